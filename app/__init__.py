@@ -1,0 +1,1 @@
+"""Lead Partner Pipeline: the web service."""

@@ -1,0 +1,113 @@
+"""Command line: `python -m app <command>` (see `python -m app --help`)."""
+
+import argparse
+import sys
+
+from sqlmodel import Session
+
+
+def _session() -> Session:
+    from app.core.db import get_engine
+
+    return Session(get_engine(), expire_on_commit=False)
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    from app.core.migrate import upgrade_to_head
+
+    upgrade_to_head()
+    print("Database upgraded to the newest revision.")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.core.migrate import upgrade_to_head
+
+    upgrade_to_head()
+    print(f"Serving on http://{args.host}:{args.port} with {args.workers} worker(s).")
+    uvicorn.run(
+        "app.main:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        log_config=None,
+        access_log=False,
+    )
+    return 0
+
+
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    from app.accounts import service
+    from app.core.errors import ProblemError
+
+    with _session() as session:
+        try:
+            user = service.create_admin(session=session, email=args.email, password=args.password)
+        except ProblemError as exc:
+            print(f"error: {exc.detail}", file=sys.stderr)
+            return 1
+    print(f"Created platform administrator {user.email} ({user.id}).")
+    return 0
+
+
+def cmd_seed_demo(_args: argparse.Namespace) -> int:
+    from app.demo.seed import seed_demo
+
+    with _session() as session:
+        for line in seed_demo(session=session):
+            print(line)
+    return 0
+
+
+def cmd_verify_audit(_args: argparse.Namespace) -> int:
+    from app.audit import service as audit
+
+    with _session() as session:
+        result = audit.verify(session)
+    if result.ok:
+        print(f"Audit chain intact: {result.checked} event(s) verified.")
+        return 0
+    print(f"Audit chain BROKEN ({result.checked} event(s) read):", file=sys.stderr)
+    for problem in result.problems:
+        print(f"  - {problem}", file=sys.stderr)
+    return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m app", description="Lead Partner Pipeline")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="upgrade the database, then serve HTTP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="upgrade the database to the newest revision").set_defaults(
+        func=cmd_migrate
+    )
+
+    admin = sub.add_parser("create-admin", help="create a platform administrator")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--password", required=True)
+    admin.set_defaults(func=cmd_create_admin)
+
+    sub.add_parser("seed-demo", help="load the demo dataset (idempotent)").set_defaults(
+        func=cmd_seed_demo
+    )
+    sub.add_parser("verify-audit", help="exit 1 if the audit chain is broken").set_defaults(
+        func=cmd_verify_audit
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

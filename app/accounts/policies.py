@@ -1,0 +1,40 @@
+"""Who may see and change agencies, staff and organizations."""
+
+from typing import Any
+
+from sqlmodel import select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from app.accounts.models import Agency, Role, User
+
+
+def is_admin(user: User | None) -> bool:
+    return user is not None and user.role == Role.platform_admin
+
+
+def is_staff_of(user: User | None, agency_id: str | None) -> bool:
+    return (
+        user is not None
+        and user.role == Role.agency_staff
+        and agency_id is not None
+        and user.agency_id == agency_id
+    )
+
+
+def can_manage_agency(user: User, agency: Agency) -> bool:
+    return is_admin(user) or is_staff_of(user, agency.id)
+
+
+def visible_agencies(user: User) -> SelectOfScalar[Any]:
+    query = select(Agency)
+    if is_admin(user):
+        return query
+    if user.role == Role.agency_staff:
+        return query.where(Agency.id == user.agency_id)
+    return query.where(Agency.id == "")  # nobody else lists agencies
+
+
+def is_member_of(user: User | None, organization_id: str) -> bool:
+    return (
+        user is not None and user.role == Role.partner and user.organization_id == organization_id
+    )

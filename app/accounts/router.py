@@ -1,0 +1,126 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from app.accounts import policies, service
+from app.accounts.models import Organization
+from app.accounts.schemas import (
+    AcceptInvite,
+    AgencyCreate,
+    AgencyRead,
+    OrganizationProfile,
+    OrganizationRead,
+    OrganizationSignUp,
+    StaffCreate,
+    Token,
+    UserRead,
+)
+from app.core.config import get_settings
+from app.core.errors import NotFound
+from app.core.pagination import Page, PageDep, paginate
+from app.core.security import create_access_token
+from app.deps import CurrentUser, SessionDep
+
+router = APIRouter(prefix="/api/v1")
+
+
+@router.post("/auth/token", response_model=Token, tags=["auth"])
+def login(session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
+    user = service.authenticate(session=session, email=form.username, password=form.password)
+    minutes = get_settings().access_token_minutes
+    return Token(access_token=create_access_token(user.id), expires_in=minutes * 60)
+
+
+@router.post("/auth/accept-invite", response_model=UserRead, tags=["auth"])
+def accept_invite(session: SessionDep, body: AcceptInvite) -> UserRead:
+    user = service.accept_invitation(
+        session=session, token=body.invite_token, password=body.password
+    )
+    return UserRead.model_validate(user, from_attributes=True)
+
+
+@router.get("/me", response_model=UserRead, tags=["auth"])
+def me(user: CurrentUser) -> UserRead:
+    return UserRead.model_validate(user, from_attributes=True)
+
+
+@router.post(
+    "/agencies", response_model=AgencyRead, status_code=status.HTTP_201_CREATED, tags=["agencies"]
+)
+def create_agency(session: SessionDep, user: CurrentUser, body: AgencyCreate) -> AgencyRead:
+    agency = service.create_agency(session=session, actor=user, data=body)
+    return AgencyRead.model_validate(agency, from_attributes=True)
+
+
+@router.get("/agencies", response_model=Page[AgencyRead], tags=["agencies"])
+def list_agencies(session: SessionDep, user: CurrentUser, page: PageDep) -> Page[AgencyRead]:
+    rows, total = paginate(session, policies.visible_agencies(user).order_by("name"), page)
+    return Page(
+        items=[AgencyRead.model_validate(r, from_attributes=True) for r in rows], total=total
+    )
+
+
+@router.get("/agencies/{agency_id}", response_model=AgencyRead, tags=["agencies"])
+def get_agency(session: SessionDep, user: CurrentUser, agency_id: str) -> AgencyRead:
+    agency = service.get_agency(session=session, user=user, agency_id=agency_id)
+    return AgencyRead.model_validate(agency, from_attributes=True)
+
+
+@router.post(
+    "/agencies/{agency_id}/staff",
+    response_model=UserRead,
+    status_code=status.HTTP_201_CREATED,
+    tags=["agencies"],
+)
+def create_staff(
+    session: SessionDep, user: CurrentUser, agency_id: str, body: StaffCreate
+) -> UserRead:
+    staff = service.create_staff(session=session, actor=user, agency_id=agency_id, data=body)
+    return UserRead.model_validate(staff, from_attributes=True)
+
+
+@router.post(
+    "/organizations",
+    response_model=OrganizationRead,
+    status_code=status.HTTP_201_CREATED,
+    tags=["organizations"],
+)
+def sign_up(session: SessionDep, body: OrganizationSignUp) -> OrganizationRead:
+    organization = service.sign_up_organization(session=session, data=body)
+    return OrganizationRead.model_validate(organization, from_attributes=True)
+
+
+def _readable_organization(
+    session: SessionDep, user: CurrentUser, organization_id: str
+) -> Organization:
+    organization = service.get_organization(
+        session=session, user=user, organization_id=organization_id
+    )
+    if organization is None:
+        raise NotFound("Organization")
+    return organization
+
+
+@router.get(
+    "/organizations/{organization_id}", response_model=OrganizationRead, tags=["organizations"]
+)
+def get_organization(
+    organization: Annotated[Organization, Depends(_readable_organization)],
+) -> OrganizationRead:
+    return OrganizationRead.model_validate(organization, from_attributes=True)
+
+
+@router.patch(
+    "/organizations/{organization_id}", response_model=OrganizationRead, tags=["organizations"]
+)
+def update_organization(
+    session: SessionDep,
+    user: CurrentUser,
+    organization: Annotated[Organization, Depends(_readable_organization)],
+    body: OrganizationProfile,
+) -> OrganizationRead:
+    updated = service.update_organization(
+        session=session, actor=user, organization=organization, data=body
+    )
+    return OrganizationRead.model_validate(updated, from_attributes=True)

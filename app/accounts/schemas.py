@@ -1,0 +1,129 @@
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, EmailStr, Field, StringConstraints, field_validator
+
+from app.accounts.models import AgencyKind, OrganizationKind, Role
+from app.core.reference import GRADE_CODES, US_STATES
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Password = Annotated[str, StringConstraints(min_length=10, max_length=128)]
+
+
+def _state_code(value: str) -> str:
+    code = value.strip().upper()
+    if code not in US_STATES:
+        raise ValueError(f"'{value}' is not a USPS state or territory code")
+    return code
+
+
+def _grade_codes(values: list[str]) -> list[str]:
+    bad = [v for v in values if v not in GRADE_CODES]
+    if bad:
+        raise ValueError(f"unknown grade codes {bad}; use {', '.join(GRADE_CODES)}")
+    return sorted(set(values), key=GRADE_CODES.index)
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+    expires_in: int
+
+
+class UserRead(BaseModel):
+    id: str
+    email: str
+    name: str
+    role: Role
+    agency_id: str | None
+    organization_id: str | None
+
+
+class AgencyCreate(BaseModel):
+    name: Name
+    kind: AgencyKind
+    state: str
+    parent_id: str | None = None
+    nces_id: Annotated[str | None, Field(pattern=r"^\d{7}$")] = None
+    cluster_min: Annotated[int, Field(ge=1, le=20)] = 3
+    cluster_max: Annotated[int, Field(ge=1, le=20)] = 5
+
+    _state = field_validator("state")(_state_code)
+
+
+class AgencyRead(BaseModel):
+    id: str
+    name: str
+    kind: AgencyKind
+    state: str
+    parent_id: str | None
+    nces_id: str | None
+    cluster_min: int
+    cluster_max: int
+    created_at: datetime
+
+
+class StaffCreate(BaseModel):
+    email: EmailStr
+    name: Name
+    password: Password
+
+
+class OrganizationProfile(BaseModel):
+    """Profile fields a partner may edit; all optional so PATCH can send any subset."""
+
+    name: Name | None = None
+    kind: OrganizationKind | None = None
+    contact_name: Name | None = None
+    phone: Annotated[str | None, StringConstraints(max_length=40)] = None
+    website: Annotated[str | None, StringConstraints(max_length=500)] = None
+    description: Annotated[str | None, StringConstraints(max_length=10000)] = None
+    states: list[str] | None = None
+    grade_levels: list[str] | None = None
+    capacity_clusters: Annotated[int | None, Field(ge=0, le=100)] = None
+
+    @field_validator("states")
+    @classmethod
+    def _states(cls, values: list[str] | None) -> list[str] | None:
+        return None if values is None else sorted({_state_code(v) for v in values})
+
+    @field_validator("grade_levels")
+    @classmethod
+    def _grades(cls, values: list[str] | None) -> list[str] | None:
+        return None if values is None else _grade_codes(values)
+
+    @field_validator("website")
+    @classmethod
+    def _website(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("a website must start with https:// or http://")
+        return value or None
+
+
+class OrganizationSignUp(OrganizationProfile):
+    name: Name
+    kind: OrganizationKind
+    email: EmailStr
+    contact_name: Name
+    password: Password
+
+
+class OrganizationRead(BaseModel):
+    id: str
+    name: str
+    kind: OrganizationKind
+    email: str
+    contact_name: str
+    phone: str | None
+    website: str | None
+    description: str
+    states: list[str]
+    grade_levels: list[str]
+    capacity_clusters: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class AcceptInvite(BaseModel):
+    invite_token: Annotated[str, StringConstraints(min_length=10, max_length=200)]
+    password: Password

@@ -1,0 +1,10 @@
+"""Imports every table so SQLModel.metadata is complete (Alembic, test set-up)."""
+
+from sqlmodel import SQLModel
+
+from app.accounts import models as accounts_models
+from app.audit import models as audit_models
+
+metadata = SQLModel.metadata
+
+__all__ = ["accounts_models", "audit_models", "metadata"]

@@ -1,0 +1,38 @@
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column
+from sqlmodel import Field, SQLModel
+
+from app.core.db import JSONType, UTCDateTime, new_id, utcnow
+
+GENESIS_HASH = "0" * 64
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only: each row stores its predecessor's hash and its own (a hash chain)."""
+
+    __tablename__ = "audit_events"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    seq: int = Field(unique=True, index=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    actor_id: str | None = Field(default=None, max_length=32, index=True)
+    agency_id: str | None = Field(default=None, max_length=32, index=True)
+    action: str = Field(max_length=64)
+    entity: str = Field(max_length=64, index=True)
+    entity_id: str = Field(max_length=64, index=True)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    """One row: the chain's last sequence number and hash. Updating it serializes appends
+    across workers, and it lets verification notice a deleted last row."""
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    hash: str = Field(default=GENESIS_HASH, max_length=64)

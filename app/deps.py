@@ -1,0 +1,66 @@
+"""Annotated dependencies every router uses: the session and the caller."""
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlmodel import Session
+
+from app.accounts.models import Role, User
+from app.core.db import get_session
+from app.core.errors import Forbidden, Unauthorized
+from app.core.security import decode_access_token
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def _user_from_token(session: Session, token: str | None) -> User | None:
+    if not token:
+        return None
+    user_id = decode_access_token(token)
+    if user_id is None:
+        raise Unauthorized("The access token is invalid or has expired.")
+    user = session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise Unauthorized("The access token is invalid or has expired.")
+    return user
+
+
+def get_optional_user(
+    request: Request, session: SessionDep, token: Annotated[str | None, Depends(_bearer)]
+) -> User | None:
+    user = _user_from_token(session, token)
+    if user is None:
+        # The web pages authenticate with a server-side session cookie instead.
+        user = getattr(request.state, "web_user", None)
+    return user
+
+
+def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
+    if user is None:
+        raise Unauthorized()
+    return user
+
+
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_roles(*roles: Role) -> Callable[[User], User]:
+    allowed = {r.value for r in roles}
+
+    def _check(user: CurrentUser) -> User:
+        if user.role not in allowed:
+            raise Forbidden("Your role may not do this.")
+        return user
+
+    return _check
+
+
+StaffUser = Annotated[User, Depends(require_roles(Role.agency_staff))]
+AdminUser = Annotated[User, Depends(require_roles(Role.platform_admin))]
+PartnerUser = Annotated[User, Depends(require_roles(Role.partner))]
+ReviewerUser = Annotated[User, Depends(require_roles(Role.reviewer))]

@@ -1,0 +1,65 @@
+"""The ASGI application: `app.main:app`."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from app.accounts.router import router as accounts_router
+from app.audit.router import router as audit_router
+from app.core.config import get_settings
+from app.core.db import get_engine
+from app.core.errors import install_error_handlers, problem
+from app.core.logging import configure_logging
+from app.core.middleware import RequestContextMiddleware
+
+
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    # Sync routes run in AnyIO's thread pool; cap it at the connection pool's size so a
+    # burst of requests queues for a thread instead of timing out waiting for a connection.
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    limiter.total_tokens = settings.db_pool_size + settings.db_max_overflow
+    yield
+    get_engine().dispose()
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="Lead Partner Pipeline",
+        version="1.0.0",
+        summary="Selection of school-turnaround Lead Partners, from RFP to MOU.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(accounts_router)
+    app.include_router(audit_router)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz", tags=["operations"], responses={503: {"description": "Database unreachable"}}
+    )
+    def readyz() -> JSONResponse:
+        try:
+            with get_engine().connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:
+            return problem(503, "The database is unreachable.", slug="service-unavailable")
+        return JSONResponse({"status": "ready"})
+
+    return app
+
+
+app = create_app()

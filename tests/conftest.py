@@ -1,0 +1,73 @@
+"""Test set-up: a real database built by the migrations, the real app over HTTP.
+
+SQLite by default; PostgreSQL when TEST_DATABASE_URL is set (as `.ci/run` does).
+"""
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+_TMP = Path(tempfile.mkdtemp(prefix="lpp-tests-"))
+os.environ["ENVIRONMENT"] = "test"
+os.environ["DATA_DIR"] = str(_TMP)
+os.environ["STORAGE_DIR"] = str(_TMP / "files")
+os.environ["DATABASE_URL"] = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_TMP / 'test.db'}"
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+import pytest  # noqa: E402
+from fastapi.testclient import TestClient  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from app.all_models import metadata  # noqa: E402
+from app.core.config import get_settings  # noqa: E402
+from app.core.db import get_engine  # noqa: E402
+from app.core.migrate import upgrade_to_head  # noqa: E402
+from tests.support import Api  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def database() -> Iterator[None]:
+    engine = get_engine()
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    upgrade_to_head()
+    yield
+    engine.dispose()
+    shutil.rmtree(_TMP, ignore_errors=True)
+
+
+def _wipe() -> None:
+    tables = [t.name for t in reversed(metadata.sorted_tables) if t.name != "audit_head"]
+    engine = get_engine()
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))  # noqa: S608 - our own table names
+        conn.execute(text("UPDATE audit_head SET seq = 0, hash = :h"), {"h": "0" * 64})
+    files = get_settings().files_dir
+    shutil.rmtree(files, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def clean_database() -> Iterator[None]:
+    _wipe()
+    yield
+
+
+@pytest.fixture
+def client() -> Iterator[TestClient]:
+    from app.main import app
+
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def api(client: TestClient) -> Api:
+    return Api(client)

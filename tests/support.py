@@ -1,0 +1,106 @@
+"""Helpers that drive the public HTTP API the way a client would."""
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from app.accounts import service as accounts
+from app.core.db import get_engine
+
+PASSWORD = "correct-horse-battery"
+_counter = itertools.count(1)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{next(_counter)}"
+
+
+@dataclass
+class Actor:
+    """A signed-in user: its id, email and the Authorization header to send."""
+
+    id: str
+    email: str
+    headers: dict[str, str]
+    agency_id: str | None = None
+    organization_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Api:
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self._admin: Actor | None = None
+
+    def login(self, email: str, password: str = PASSWORD) -> Actor:
+        response = self.client.post(
+            "/api/v1/auth/token", data={"username": email, "password": password}
+        )
+        assert response.status_code == 200, response.text
+        headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
+        me = self.client.get("/api/v1/me", headers=headers).json()
+        return Actor(me["id"], email, headers, me["agency_id"], me["organization_id"])
+
+    @property
+    def admin(self) -> Actor:
+        if self._admin is None:
+            email = f"{unique('admin')}@pipeline.example"
+            # The CLI's create-admin is the only way to make the first administrator.
+            with Session(get_engine()) as session:
+                accounts.create_admin(session=session, email=email, password=PASSWORD)
+            self._admin = self.login(email)
+        return self._admin
+
+    def agency(
+        self, kind: str = "state", state: str = "VA", parent_id: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        body = {"name": unique(f"{kind.title()} Agency "), "kind": kind, "state": state, **extra}
+        if kind == "district" and parent_id is None:
+            parent_id = self.agency("state", state)["id"]
+        if parent_id:
+            body["parent_id"] = parent_id
+        response = self.client.post("/api/v1/agencies", json=body, headers=self.admin.headers)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def staff(self, agency_id: str | None = None, kind: str = "state", state: str = "VA") -> Actor:
+        if agency_id is None:
+            agency_id = self.agency(kind, state)["id"]
+        email = f"{unique('staff')}@agency.example"
+        response = self.client.post(
+            f"/api/v1/agencies/{agency_id}/staff",
+            json={"email": email, "name": "Staff Member", "password": PASSWORD},
+            headers=self.admin.headers,
+        )
+        assert response.status_code == 201, response.text
+        return self.login(email)
+
+    def partner(self, **profile: Any) -> Actor:
+        email = f"{unique('partner')}@org.example"
+        body = {
+            "name": unique("Partner Org "),
+            "kind": "nonprofit",
+            "email": email,
+            "contact_name": "Pat Partner",
+            "password": PASSWORD,
+            "states": ["VA"],
+            "grade_levels": ["06", "07", "08"],
+            "capacity_clusters": 2,
+            **profile,
+        }
+        response = self.client.post("/api/v1/organizations", json=body)
+        assert response.status_code == 201, response.text
+        return self.login(email)
+
+
+def assert_problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status
+    assert {"type", "title", "detail"} <= body.keys()
+    assert "Traceback" not in response.text
+    return dict(body)

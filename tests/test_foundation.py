@@ -1,0 +1,86 @@
+"""Operations endpoints and the error contract (problem+json everywhere)."""
+
+import logging
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.support import assert_problem
+
+
+def test_health_and_ready(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready"}
+
+
+def test_openapi_is_served_under_api_v1(client: TestClient) -> None:
+    spec = client.get("/api/v1/openapi.json").json()
+    assert "/api/v1/auth/token" in spec["paths"]
+    assert "/api/v1/organizations/{organization_id}" in spec["paths"]
+
+
+def test_unknown_route_is_problem_json(client: TestClient) -> None:
+    body = assert_problem(client.get("/api/v1/no-such-thing"), 404)
+    assert body["type"].endswith("not-found")
+
+
+def test_wrong_method_is_problem_json(client: TestClient) -> None:
+    assert_problem(client.delete("/healthz"), 405)
+
+
+def test_validation_error_lists_each_field(client: TestClient) -> None:
+    response = client.post("/api/v1/organizations", json={"name": "", "kind": "pirates"})
+    body = assert_problem(response, 422)
+    locs = {tuple(e["loc"]) for e in body["errors"]}
+    assert ("body", "kind") in locs
+    assert ("body", "email") in locs
+    assert all(set(e) == {"loc", "msg"} for e in body["errors"])
+
+
+def test_validation_error_never_echoes_the_password(client: TestClient) -> None:
+    response = client.post(
+        "/api/v1/organizations",
+        json={
+            "name": "X",
+            "kind": "nonprofit",
+            "email": "bad",
+            "contact_name": "Y",
+            "password": "s3cret-XYZ",
+        },
+    )
+    assert_problem(response, 422)
+    assert "s3cret-XYZ" not in response.text
+
+
+def test_malformed_json_is_problem_json(client: TestClient) -> None:
+    response = client.post(
+        "/api/v1/organizations", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert_problem(response, 422)
+
+
+def test_unexpected_error_is_logged_with_request_id_and_hidden_from_client(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = client.app
+
+    @app.get("/boom-for-test")  # type: ignore[attr-defined, untyped-decorator]
+    def boom() -> None:
+        raise RuntimeError("secret internal detail")
+
+    with caplog.at_level(logging.ERROR, logger="app.errors"):
+        response = client.get("/boom-for-test", headers={"X-Request-ID": "req-123"})
+    body = assert_problem(response, 500)
+    assert "secret internal detail" not in response.text
+    assert body["request_id"] == "req-123"
+    assert response.headers["X-Request-ID"] == "req-123"
+    assert any("unhandled error" in r.getMessage() for r in caplog.records)
+
+
+def test_security_headers_present(client: TestClient) -> None:
+    response = client.get("/healthz")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert len(response.headers["X-Request-ID"]) >= 16
