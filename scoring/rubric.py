@@ -1,0 +1,492 @@
+"""Rubric criteria, their scales, and per-proposal results.
+
+Weight and multiplier
+---------------------
+A criterion's ``weight`` (percent; a published rubric's weights sum to 100) alone decides
+its share of the 0-100 weighted total: ``weighted_total = sum(weight * fraction)``, where
+``fraction`` places the value on the criterion's own scale (lowest level 0, highest 1).
+The ``multiplier`` only matters for the points view (``points_total``, ``max_points``)
+that some RFPs print ("0/1/3/5 points x 3"). The two views agree when each weight is
+proportional to ``multiplier * (max - min)``; ``points_weights`` computes those weights
+for a template, so a points-style rubric can be stated once and reported both ways.
+
+Fractions are linear in the level *value*, not in its position: on a 0/1/3/5 scale a 3 is
+0.6 of the way, as the points suggest. "Levels apart" for the disagreement flag, on the
+other hand, counts *positions* in the sorted level list, so 1 and 5 on 0/1/3/5 are two
+levels apart, as a reviewer reading the scale would say.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import chain
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+IndexArray = NDArray[np.intp]
+
+# Scores and means are floats; a computed 70 may come out as 69.99999999999999.
+TOLERANCE = 1e-9
+# A criterion is flagged when its reviewers are this many level positions apart.
+FLAG_LEVELS_APART = 2
+
+Scores = Mapping[str, Mapping[str, Mapping[str, int]]]
+"""proposal_id -> reviewer_id -> criterion_key -> level value."""
+Consensus = Mapping[str, Mapping[str, int]]
+"""proposal_id -> criterion_key -> consensus level value."""
+
+
+@dataclass(frozen=True)
+class Level:
+    value: int
+    descriptor: str
+
+
+@dataclass(frozen=True)
+class Criterion:
+    key: str
+    title: str
+    weight: float  # percent; the weights of a rubric sum to 100
+    levels: tuple[Level, ...]
+    min_level: int | None = None
+    multiplier: float = 1.0
+
+    @property
+    def level_values(self) -> tuple[int, ...]:
+        """Distinct level values, lowest first."""
+        return tuple(sorted({level.value for level in self.levels}))
+
+    @property
+    def max_value(self) -> int:
+        return max(level.value for level in self.levels)
+
+    @property
+    def min_value(self) -> int:
+        return min(level.value for level in self.levels)
+
+    @property
+    def midpoint(self) -> float:
+        return (self.min_value + self.max_value) / 2
+
+
+def criterion_fraction(criterion: Criterion, value: float) -> float:
+    """Where ``value`` sits on the criterion's scale: 0 at the lowest level, 1 at the top."""
+    if len(criterion.level_values) < 2:
+        raise ValueError(f"Criterion '{criterion.key}' needs at least two distinct levels.")
+    low, high = criterion.min_value, criterion.max_value
+    if math.isnan(value) or not low - TOLERANCE <= value <= high + TOLERANCE:
+        raise ValueError(
+            f"Criterion '{criterion.key}': {value} is outside its scale {low} to {high}."
+        )
+    return min(1.0, max(0.0, (value - low) / (high - low)))
+
+
+def check_level(criterion: Criterion, value: int) -> None:
+    """Raise ValueError unless ``value`` is one of the criterion's levels (a raw score)."""
+    if value not in criterion.level_values:
+        allowed = ", ".join(str(v) for v in criterion.level_values)
+        raise ValueError(
+            f"Criterion '{criterion.key}': {value} is not one of its levels ({allowed})."
+        )
+
+
+def _check_keys(criteria: Sequence[Criterion], values: Mapping[str, float]) -> None:
+    keys = {criterion.key for criterion in criteria}
+    missing = [criterion.key for criterion in criteria if criterion.key not in values]
+    if missing:
+        raise ValueError(f"No value for criteria: {', '.join(missing)}.")
+    unknown = sorted(set(values) - keys)
+    if unknown:
+        raise ValueError(f"Values for criteria not in the rubric: {', '.join(unknown)}.")
+
+
+def weighted_total(criteria: Sequence[Criterion], values: Mapping[str, float]) -> float:
+    """Weighted total on 0-100: the weight-share of each criterion times its fraction.
+
+    Values may be means (fractional); only their range is checked. Weights are divided
+    by their sum, which is 100 for a published rubric, so the result stays on 0-100.
+    """
+    _check_keys(criteria, values)
+    total_weight = sum(criterion.weight for criterion in criteria)
+    if total_weight <= 0:
+        raise ValueError("The rubric's weights must add up to more than zero.")
+    weighted = sum(
+        criterion.weight * criterion_fraction(criterion, values[criterion.key])
+        for criterion in criteria
+    )
+    return 100.0 * weighted / total_weight
+
+
+def points_total(criteria: Sequence[Criterion], values: Mapping[str, float]) -> float:
+    """Points as a points-style RFP prints them: sum of value times multiplier."""
+    _check_keys(criteria, values)
+    total = 0.0
+    for criterion in criteria:
+        value = values[criterion.key]
+        criterion_fraction(criterion, value)  # range check only
+        total += value * criterion.multiplier
+    return total
+
+
+def max_points(criteria: Sequence[Criterion]) -> float:
+    """The most points a proposal can get: sum of top level times multiplier."""
+    return sum(criterion.max_value * criterion.multiplier for criterion in criteria)
+
+
+def points_weights(criteria: Sequence[Criterion]) -> dict[str, float]:
+    """Weights (summing to 100) under which ``weighted_total`` equals the points share.
+
+    With every scale starting at 0, ``weighted_total`` then equals
+    ``100 * points_total / max_points``; templates with multipliers use this.
+    """
+    spans = {c.key: c.multiplier * (c.max_value - c.min_value) for c in criteria}
+    total = sum(spans.values())
+    if total <= 0:
+        raise ValueError("The rubric has no points to weigh.")
+    return {key: 100.0 * span / total for key, span in spans.items()}
+
+
+def is_low_score(criterion: Criterion, value: int) -> bool:
+    """A score below the scale's midpoint; the reviewer must explain it in a comment."""
+    return value < criterion.midpoint
+
+
+def validate_rubric(criteria: Sequence[Criterion]) -> list[str]:
+    """Every problem that stops a rubric from being published, in plain English."""
+    problems: list[str] = []
+    if not criteria:
+        return ["The rubric has no criteria."]
+    seen_keys: set[str] = set()
+    for criterion in criteria:
+        name = f"Criterion '{criterion.key or criterion.title}'"
+        if not criterion.key.strip():
+            problems.append(f"{name} has no key.")
+        elif criterion.key in seen_keys:
+            problems.append(f"{name} appears more than once; keys must be unique.")
+        seen_keys.add(criterion.key)
+        if not criterion.title.strip():
+            problems.append(f"{name} has no title.")
+        if not criterion.weight > 0:
+            problems.append(f"{name} has weight {criterion.weight}; weights must be above 0.")
+        if not criterion.multiplier > 0:
+            problems.append(
+                f"{name} has multiplier {criterion.multiplier}; multipliers must be above 0."
+            )
+        values = [level.value for level in criterion.levels]
+        if len(set(values)) < 2:
+            problems.append(f"{name} needs at least two levels with different values.")
+        duplicates = sorted({v for v in values if values.count(v) > 1})
+        if duplicates:
+            listed = ", ".join(str(v) for v in duplicates)
+            problems.append(f"{name} has more than one level with value {listed}.")
+        for level in criterion.levels:
+            if not level.descriptor.strip():
+                problems.append(f"{name}: level {level.value} has no descriptor.")
+        if criterion.min_level is not None and criterion.min_level not in values:
+            problems.append(
+                f"{name}: the minimum level {criterion.min_level} is not one of its levels."
+            )
+    total = sum(criterion.weight for criterion in criteria)
+    if abs(total - 100.0) > 1e-6:
+        problems.append(f"The weights add up to {total:g}; they must add up to 100.")
+    return problems
+
+
+@dataclass(frozen=True, slots=True)
+class CriterionResult:
+    key: str
+    mean: float | None  # of the submitted reviewer scores
+    consensus: int | None  # set by staff; replaces the mean
+    value: float | None  # consensus if set, else mean
+    scores: tuple[int, ...]  # the submitted scores, in the order reviewers were given
+    flagged: bool  # reviewers are FLAG_LEVELS_APART or more level positions apart
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalResult:
+    proposal_id: str
+    criteria: tuple[CriterionResult, ...]
+    weighted_total: float | None  # None while any criterion has no value
+    normalized_total: float | None  # from calibrated scores; None as above or if not asked
+
+
+@dataclass(frozen=True, eq=False)
+class ScoreCube:
+    """Scores as arrays: proposals x reviewer slots x criteria.
+
+    A slot is the n-th reviewer of a proposal, not a fixed person, so the array stays
+    small however many reviewers the panel has; ``reviewer`` says who sits in each slot.
+    """
+
+    proposal_ids: tuple[str, ...]
+    reviewer_ids: tuple[str, ...]
+    criteria: tuple[Criterion, ...]
+    values: FloatArray  # P x S x C level values; NaN where not scored
+    positions: FloatArray  # P x S x C position of each value in its sorted level list
+    reviewer: IndexArray  # P x S index into reviewer_ids; -1 for an empty slot
+
+    @property
+    def mins(self) -> FloatArray:
+        return np.array([c.min_value for c in self.criteria], dtype=np.float64)
+
+    @property
+    def spans(self) -> FloatArray:
+        return np.array([c.max_value - c.min_value for c in self.criteria], dtype=np.float64)
+
+    def fractions(self) -> FloatArray:
+        """Values as fractions of each criterion's scale (NaN stays NaN)."""
+        return (self.values - self.mins) / self.spans
+
+
+def build_score_cube(criteria: Sequence[Criterion], scores: Scores) -> ScoreCube:
+    """Check raw scores against the rubric and lay them out as a ScoreCube."""
+    keys = [criterion.key for criterion in criteria]
+    key_set = frozenset(keys)
+    if len(key_set) != len(keys):
+        raise ValueError("Criterion keys must be unique.")
+    for criterion in criteria:
+        if len(criterion.level_values) < 2:
+            raise ValueError(f"Criterion '{criterion.key}' needs at least two distinct levels.")
+    proposal_ids = tuple(scores)
+    slots = max((len(by_reviewer) for by_reviewer in scores.values()), default=0)
+    reviewer_index: dict[str, int] = {}
+    # Rows are gathered in Python and converted once; a complete score sheet (the common
+    # case) is read with one itemgetter call instead of a lookup per criterion.
+    rows: list[Sequence[float]] = []
+    row_proposal: list[int] = []
+    row_slot: list[int] = []
+    row_reviewer: list[int] = []
+    # itemgetter returns a bare value, not a tuple, for a single key.
+    read_all = itemgetter(*keys) if len(keys) > 1 else None
+    nan = math.nan
+    for p, (proposal_id, by_reviewer) in enumerate(scores.items()):
+        for s, (reviewer_id, by_criterion) in enumerate(by_reviewer.items()):
+            row: Sequence[float]
+            if read_all is not None and by_criterion.keys() == key_set:
+                row = read_all(by_criterion)
+            elif key_set.issuperset(by_criterion):
+                row = [by_criterion.get(key, nan) for key in keys]
+            else:
+                unknown = ", ".join(sorted(set(by_criterion) - key_set))
+                raise ValueError(
+                    f"Proposal {proposal_id}: reviewer {reviewer_id} scored criteria not in "
+                    f"the rubric: {unknown}."
+                )
+            rows.append(row)
+            row_proposal.append(p)
+            row_slot.append(s)
+            row_reviewer.append(reviewer_index.setdefault(reviewer_id, len(reviewer_index)))
+    values = np.full((len(proposal_ids), slots, len(keys)), np.nan)
+    reviewer = np.full((len(proposal_ids), slots), -1, dtype=np.intp)
+    if rows:
+        flat = np.fromiter(chain.from_iterable(rows), np.float64, len(rows) * len(keys))
+        values[row_proposal, row_slot] = flat.reshape(len(rows), len(keys))
+        reviewer[row_proposal, row_slot] = row_reviewer
+    positions, bad = _level_positions(criteria, values)
+    if bad.any():
+        p, s, c = (int(i) for i in np.argwhere(bad)[0])
+        allowed = ", ".join(str(v) for v in criteria[c].level_values)
+        raise ValueError(
+            f"Proposal {proposal_ids[p]}: reviewer {list(reviewer_index)[reviewer[p, s]]} "
+            f"scored '{criteria[c].key}' {values[p, s, c]:g}, which is not one of its levels "
+            f"({allowed})."
+        )
+    return ScoreCube(
+        proposal_ids, tuple(reviewer_index), tuple(criteria), values, positions, reviewer
+    )
+
+
+def _level_positions(
+    criteria: Sequence[Criterion], values: FloatArray
+) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """Each value's position in its criterion's sorted levels, and where it is no level.
+
+    All criteria are looked up in one sorted table of (criterion, level) keys, so the check
+    is a single vectorized search rather than a loop over criteria.
+    """
+    present = ~np.isnan(values)
+    if not criteria or not present.any():
+        return np.full(values.shape, np.nan), np.zeros(values.shape, dtype=np.bool_)
+    levels = [np.array(c.level_values, dtype=np.float64) for c in criteria]
+    lowest = min(float(array[0]) for array in levels)
+    highest = max(float(array[-1]) for array in levels)
+    # Keys c * width + (value - lowest + 1); out-of-range values are clipped to one step
+    # outside the table's range so they cannot collide with another criterion's levels.
+    # NaN keys sort past the end of the table and match nothing.
+    width = highest - lowest + 3
+    table = np.concatenate([c * width + (array - lowest + 1) for c, array in enumerate(levels)])
+    offsets = np.cumsum([0] + [len(array) for array in levels[:-1]])
+    keys = np.arange(len(criteria)) * width + (
+        np.clip(values, lowest - 1, highest + 1) - lowest + 1
+    )
+    found = np.searchsorted(table, keys)
+    valid = table[np.minimum(found, len(table) - 1)] == keys
+    positions: FloatArray = np.where(present, found - offsets, np.nan)
+    return positions, present & ~valid
+
+
+def slot_mean(array: FloatArray) -> FloatArray:
+    """Mean over reviewer slots (axis 1) ignoring NaN; NaN where nobody scored."""
+    present = ~np.isnan(array)
+    counts = present.sum(axis=1)
+    sums = np.where(present, array, 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+
+def _flags(cube: ScoreCube) -> NDArray[np.bool_]:
+    """P x C: scores of one criterion are FLAG_LEVELS_APART or more positions apart."""
+    positions = cube.positions
+    present = ~np.isnan(positions)
+    if positions.shape[1] == 0:
+        return np.zeros((positions.shape[0], positions.shape[2]), dtype=np.bool_)
+    high = np.where(present, positions, -np.inf).max(axis=1)
+    low = np.where(present, positions, np.inf).min(axis=1)
+    with np.errstate(invalid="ignore"):
+        flagged: NDArray[np.bool_] = (present.sum(axis=1) >= 2) & (high - low >= FLAG_LEVELS_APART)
+    return flagged
+
+
+def _totals(fractions: FloatArray, weights: FloatArray) -> FloatArray:
+    """P x C fractions -> P weighted totals on 0-100 (NaN when any fraction is NaN)."""
+    totals: FloatArray = 100.0 * (fractions @ weights) / weights.sum()
+    return totals
+
+
+def _consensus_array(cube: ScoreCube, consensus: Consensus) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """P x C consensus values (NaN where unset) and the mask of set cells."""
+    proposal_index = {proposal_id: p for p, proposal_id in enumerate(cube.proposal_ids)}
+    criterion_index = {criterion.key: c for c, criterion in enumerate(cube.criteria)}
+    array = np.full((len(cube.proposal_ids), len(cube.criteria)), np.nan)
+    for proposal_id, by_criterion in consensus.items():
+        if proposal_id not in proposal_index:
+            raise ValueError(f"Consensus given for proposal {proposal_id}, which has no entry.")
+        for key, value in by_criterion.items():
+            if key not in criterion_index:
+                raise ValueError(f"Consensus given for '{key}', which is not in the rubric.")
+            c = criterion_index[key]
+            check_level(cube.criteria[c], value)
+            array[proposal_index[proposal_id], c] = value
+    return array, ~np.isnan(array)
+
+
+def proposal_results(
+    criteria: Sequence[Criterion],
+    scores: Scores,
+    consensus: Consensus | None = None,
+    calibrate: bool = True,
+) -> list[ProposalResult]:
+    """Means, consensus, flags and both totals for every proposal in ``scores``.
+
+    ``scores`` holds the submitted scores of the whole RFP (include every proposal, with
+    an empty mapping when nobody has scored it), because calibration learns each
+    reviewer's habits from everything they scored. Consensus replaces the mean in the
+    weighted total and the calibrated mean in the normalized total: it is the panel's
+    agreed level, already free of any single reviewer's leniency.
+    """
+    # calibration builds on this module's ScoreCube, so it is imported at call time.
+    from scoring.calibration import calibrated_fractions
+
+    cube = build_score_cube(criteria, scores)
+    consensus_values, has_consensus = _consensus_array(cube, consensus or {})
+    mins, spans = cube.mins, cube.spans
+    weights = np.array([criterion.weight for criterion in criteria], dtype=np.float64)
+    if not weights.sum() > 0:
+        raise ValueError("The rubric needs criteria whose weights add up to more than zero.")
+
+    means = slot_mean(cube.values)
+    values = np.where(has_consensus, consensus_values, means)
+    totals = _totals((values - mins) / spans, weights)
+    if calibrate:
+        calibrated = slot_mean(calibrated_fractions(cube.fractions(), cube.reviewer))
+        consensus_fractions = (consensus_values - mins) / spans
+        normalized = _totals(np.where(has_consensus, consensus_fractions, calibrated), weights)
+    else:
+        normalized = np.full(len(cube.proposal_ids), np.nan)
+    flags = _flags(cube)
+
+    return _assemble(cube, means, consensus_values, values, flags, totals, normalized)
+
+
+def _assemble(
+    cube: ScoreCube,
+    means: FloatArray,
+    consensus_values: FloatArray,
+    values: FloatArray,
+    flags: NDArray[np.bool_],
+    totals: FloatArray,
+    normalized: FloatArray,
+) -> list[ProposalResult]:
+    """Turn the arrays into result objects.
+
+    Creating the objects is the slow part, so every array becomes Python lists (with None
+    for NaN) in one vectorized step each, and the loop below only zips them.
+    """
+    keys = [criterion.key for criterion in cube.criteria]
+    results: list[ProposalResult] = []
+    for (
+        proposal_id,
+        row_means,
+        row_consensus,
+        row_values,
+        row_flags,
+        row_scores,
+        total,
+        norm,
+    ) in zip(
+        cube.proposal_ids,
+        _none_for_nan(means),
+        _none_for_nan(consensus_values, as_int=True),
+        _none_for_nan(values),
+        flags.tolist(),
+        _score_tuples(cube),
+        _none_for_nan(totals),
+        _none_for_nan(normalized),
+        strict=True,
+    ):
+        criterion_results = tuple(
+            [
+                CriterionResult(key, mean, consensus, value, scores, flagged)
+                for key, mean, consensus, value, scores, flagged in zip(
+                    keys, row_means, row_consensus, row_values, row_scores, row_flags, strict=True
+                )
+            ]
+        )
+        results.append(ProposalResult(proposal_id, criterion_results, total, norm))
+    return results
+
+
+def _score_tuples(cube: ScoreCube) -> list[list[tuple[int, ...]]]:
+    """Per proposal and criterion, the submitted scores in reviewer (slot) order."""
+    present = ~np.isnan(cube.values)
+    occupied = (cube.reviewer >= 0).sum(axis=1)  # a proposal's slots fill from the front
+    # The usual proposal: every occupied slot scored every criterion, so no NaN to drop.
+    full = (present.sum(axis=(1, 2)) == occupied * len(cube.criteria)).tolist()
+    ints = np.where(present, cube.values, 0).astype(np.int64).transpose(0, 2, 1).tolist()
+    slots = cube.values.shape[1]
+    result: list[list[tuple[int, ...]]] = []
+    for p, (row, is_full, used) in enumerate(zip(ints, full, occupied.tolist(), strict=True)):
+        if is_full and used == slots:
+            result.append(list(map(tuple, row)))
+        elif is_full:
+            result.append([tuple(column[:used]) for column in row])
+        else:
+            columns = cube.values[p].T.tolist()
+            result.append([tuple([int(v) for v in column if v == v]) for column in columns])
+    return result
+
+
+def _none_for_nan(array: FloatArray, as_int: bool = False) -> list[Any]:
+    """``array.tolist()`` with None where the array is NaN (ints kept as int if asked)."""
+    missing = np.isnan(array)
+    converted = np.where(missing, 0, array).astype(np.int64) if as_int else array
+    objects = converted.astype(object)
+    objects[missing] = None
+    result: list[Any] = objects.tolist()
+    return result
