@@ -4,7 +4,13 @@ from sqlmodel import SQLModel
 
 from app.accounts import models as accounts_models
 from app.audit import models as audit_models
+from app.rfps import models as rfps_models
 
 metadata = SQLModel.metadata
 
-__all__ = ["accounts_models", "audit_models", "metadata"]
+__all__ = [
+    "accounts_models",
+    "audit_models",
+    "metadata",
+    "rfps_models",
+]

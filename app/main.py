@@ -10,11 +10,14 @@ from sqlalchemy import text
 
 from app.accounts.router import router as accounts_router
 from app.audit.router import router as audit_router
+from app.core import documents
 from app.core.config import get_settings
 from app.core.db import get_engine
 from app.core.errors import install_error_handlers, problem
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
+from app.rfps.router import router as rfps_router
+from app.rfps.templates import all_templates
 
 
 @asynccontextmanager
@@ -25,7 +28,9 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     # burst of requests queues for a thread instead of timing out waiting for a connection.
     limiter = anyio.to_thread.current_default_thread_limiter()
     limiter.total_tokens = settings.db_pool_size + settings.db_max_overflow
+    all_templates()  # a broken template stops the start-up, naming its file
     yield
+    documents.shutdown()
     get_engine().dispose()
 
 
@@ -43,6 +48,7 @@ def create_app() -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
     app.include_router(accounts_router)
     app.include_router(audit_router)
+    app.include_router(rfps_router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

@@ -104,3 +104,44 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
     assert {"type", "title", "detail"} <= body.keys()
     assert "Traceback" not in response.text
     return dict(body)
+
+
+def future(days: float = 30) -> str:
+    from datetime import UTC, datetime, timedelta
+
+    return (datetime.now(UTC) + timedelta(days=days)).isoformat()
+
+
+def pass_deadline(rfp_id: str) -> None:
+    """Let time pass: move an RFP's deadline into the past (the server clock decides)."""
+    from sqlalchemy import text
+
+    with get_engine().begin() as conn:
+        conn.execute(
+            text("UPDATE rfps SET submission_deadline = :t WHERE id = :id"),
+            {"t": "2000-01-01 00:00:00+00:00", "id": rfp_id},
+        )
+
+
+def create_rfp(
+    api: "Api", staff: Actor, template: str = "state-preferred-provider", **body: Any
+) -> dict[str, Any]:
+    payload = {
+        "template_key": template,
+        "title": unique("Lead Partner RFP "),
+        "submission_deadline": future(),
+        **body,
+    }
+    response = api.client.post("/api/v1/rfps", json=payload, headers=staff.headers)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def published_rfp(
+    api: "Api", staff: Actor, template: str = "state-preferred-provider", **body: Any
+) -> dict[str, Any]:
+    rfp = create_rfp(api, staff, template, **body)
+    response = api.client.post(f"/api/v1/rfps/{rfp['id']}/publish", headers=staff.headers)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     login_window_minutes: int = 15
     db_pool_size: int = 20
     db_max_overflow: int = 20
+    pdf_workers: int = 2
+    pdf_timeout_seconds: float = 60
+    pdf_memory_mb: int = 1024
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -17,7 +17,7 @@ from app.core.config import get_settings
 # Constraint names are stable across SQLite and PostgreSQL, so migrations can name them.
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
     "ck": "ck_%(table_name)s_%(constraint_name)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
@@ -118,3 +118,14 @@ def insert_ignoring_conflict(session: Session, model: Any, values: dict[str, Any
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         session.execute(sqlite_insert(table).values(**values).on_conflict_do_nothing())
+
+
+def advisory_lock(session: Session, name: str) -> None:
+    """Serialize transactions on one name until commit (PostgreSQL advisory lock).
+
+    SQLite needs nothing: its write transactions (BEGIN IMMEDIATE) already run one at a time.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:n))"), {"n": name})

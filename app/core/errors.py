@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -140,6 +141,12 @@ def install_error_handlers(app: FastAPI) -> None:
             f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}" for e in errors
         )
         return problem(422, detail or "Invalid request.", slug="validation-error", errors=errors)
+
+    @app.exception_handler(ValidationError)
+    async def _model_validation(_request: Request, exc: ValidationError) -> JSONResponse:
+        # A service re-validating merged content (e.g. a PATCH combined with stored data).
+        errors = [{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors()]
+        return problem(422, "; ".join(str(e["msg"]) for e in errors), errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -1,12 +1,17 @@
 """The demo dataset: idempotent, so `make run` can load it on every start."""
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 from sqlmodel import Session, select
 
 from app.accounts import service as accounts
 from app.accounts.models import Agency, AgencyKind, OrganizationKind, User
 from app.accounts.schemas import AgencyCreate, OrganizationSignUp, StaffCreate
+from app.core.db import utcnow
+from app.rfps import service as rfp_service
+from app.rfps.models import Rfp
+from app.rfps.schemas import RfpCreate
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - documented demo credential
 ADMIN_EMAIL = "admin@pipeline.example"
@@ -86,4 +91,36 @@ def seed_demo(*, session: Session) -> Iterator[str]:
             ),
         )
         yield f"created partner organization with user {PARTNER_EMAIL}"
+    yield from _seed_rfps(session, state, district)
     yield f"demo data ready; every demo account's password is {DEMO_PASSWORD}"
+
+
+DEMO_RFPS = (
+    ("state", "state-preferred-provider", "Lead Partner Preferred-Provider RFP 2027 (demo)"),
+    (
+        "district",
+        "district-cluster-partner",
+        "Eastside Middle Schools Cluster: Lead Partner RFP (demo)",
+    ),
+    ("district", "internal-lead-partner", "Internal Lead Partner Proposal 2027 (demo)"),
+)
+
+
+def _seed_rfps(session: Session, state: Agency, district: Agency) -> Iterator[str]:
+    staff = {
+        "state": _user(session, STATE_STAFF_EMAIL),
+        "district": _user(session, DISTRICT_STAFF_EMAIL),
+    }
+    deadline = (utcnow() + timedelta(days=60)).replace(hour=21, minute=0, second=0, microsecond=0)
+    for owner, template_key, title in DEMO_RFPS:
+        if session.exec(select(Rfp).where(Rfp.title == title)).first() is not None:
+            continue
+        actor = staff[owner]
+        assert actor is not None
+        rfp = rfp_service.create_rfp(
+            session=session,
+            actor=actor,
+            data=RfpCreate(template_key=template_key, title=title, submission_deadline=deadline),
+        )
+        rfp_service.publish(session=session, actor=actor, rfp_id=rfp.id)
+        yield f"published RFP '{title}'"

@@ -1,0 +1,219 @@
+"""RFP shapes, shared by the API and the YAML templates in rfp_templates/."""
+
+from datetime import datetime
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+
+from app.rfps.models import RfpStatus
+from scoring.matching import NEEDS_AREAS
+
+Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+LongText = Annotated[str, StringConstraints(max_length=50_000)]
+
+# The file types partners may upload (checked by content, not by name).
+CONTENT_TYPES = (
+    "application/pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "text/csv",
+    "image/png",
+    "image/jpeg",
+)
+ContentType = Literal[
+    "application/pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "text/csv",
+    "image/png",
+    "image/jpeg",
+]
+NeedsArea = Literal[
+    "human_capital",
+    "rigorous_instruction",
+    "social_emotional_learning",
+    "extended_day",
+    "community_engagement",
+    "administrative_needs",
+    "policy_and_legal",
+    "knowledge_management",
+]
+assert set(NeedsArea.__args__) == set(NEEDS_AREAS)  # type: ignore[attr-defined]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Level(_Strict):
+    value: int
+    descriptor: Annotated[str, StringConstraints(max_length=2000)]
+
+
+class Criterion(_Strict):
+    key: Key
+    title: Title
+    description: LongText = ""
+    weight: Annotated[float, Field(ge=0, le=100)]
+    levels: list[Level]
+    min_level: int | None = None
+    multiplier: Annotated[float, Field(gt=0, le=100)] = 1.0
+
+
+class Section(_Strict):
+    key: Key
+    title: Title
+    prompt: LongText = ""
+    word_limit: Annotated[int, Field(ge=1, le=50_000)]
+    required: bool = True
+
+
+class RequiredAttachment(_Strict):
+    key: Key
+    title: Title
+    content_types: Annotated[list[ContentType], Field(min_length=1)]
+
+
+class ApprovalRule(_Strict):
+    threshold: Annotated[float, Field(ge=0, le=100)] = 70.0
+    top_n: Annotated[int | None, Field(ge=1)] = None
+    all_sections_meet: bool = False
+
+
+KeyedT = TypeVar("KeyedT", Section, Criterion, RequiredAttachment)
+
+
+def _unique_keys(items: list[KeyedT]) -> list[KeyedT]:
+    keys = [item.key for item in items]
+    duplicates = sorted({k for k in keys if keys.count(k) > 1})
+    if duplicates:
+        raise ValueError(f"keys must be unique; repeated: {', '.join(duplicates)}")
+    return items
+
+
+Sections = Annotated[list[Section], AfterValidator(_unique_keys)]
+Criteria = Annotated[list[Criterion], AfterValidator(_unique_keys)]
+Attachments = Annotated[list[RequiredAttachment], AfterValidator(_unique_keys)]
+
+
+class RfpContent(_Strict):
+    """Everything an RFP (or a template) says; validated structurally here and fully at publish."""
+
+    summary: LongText = ""
+    sections: Sections = []
+    criteria: Criteria = []
+    required_attachments: Attachments = []
+    aggregation: Literal["mean", "consensus"] = "mean"
+    approval: ApprovalRule = ApprovalRule()
+    reviewers_per_proposal: Annotated[int, Field(ge=1, le=20)] = 3
+    categories: list[NeedsArea] = []
+
+
+class RfpTemplate(RfpContent):
+    key: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,63}$")]
+    title: Title
+    kind: Literal["state", "district"]
+
+
+class RfpTemplateSummary(BaseModel):
+    key: str
+    title: str
+    kind: Literal["state", "district"]
+
+
+class RfpCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    template_key: str | None = None
+    title: Title
+    submission_deadline: AwareDatetime
+    summary: LongText | None = None
+    sections: Sections | None = None
+    criteria: Criteria | None = None
+    required_attachments: Attachments | None = None
+    aggregation: Literal["mean", "consensus"] | None = None
+    approval: ApprovalRule | None = None
+    reviewers_per_proposal: Annotated[int | None, Field(ge=1, le=20)] = None
+    categories: list[NeedsArea] | None = None
+
+
+class RfpUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+    submission_deadline: AwareDatetime | None = None
+    summary: LongText | None = None
+    sections: Sections | None = None
+    criteria: Criteria | None = None
+    required_attachments: Attachments | None = None
+    aggregation: Literal["mean", "consensus"] | None = None
+    approval: ApprovalRule | None = None
+    reviewers_per_proposal: Annotated[int | None, Field(ge=1, le=20)] = None
+    categories: list[NeedsArea] | None = None
+
+
+class RfpRead(BaseModel):
+    id: str
+    agency_id: str
+    agency_name: str
+    template_key: str | None
+    title: str
+    status: RfpStatus
+    summary: str
+    submission_deadline: datetime
+    sections: list[Section]
+    criteria: list[Criterion]
+    required_attachments: list[RequiredAttachment]
+    aggregation: Literal["mean", "consensus"]
+    approval: ApprovalRule
+    reviewers_per_proposal: int
+    categories: list[str]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+    closed_at: datetime | None
+    finalized_at: datetime | None
+    cancelled_at: datetime | None
+
+
+class AddendumCreate(BaseModel):
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50_000)]
+    submission_deadline: AwareDatetime | None = None
+
+
+class AddendumRead(BaseModel):
+    id: str
+    rfp_id: str
+    number: int
+    text: str
+    previous_deadline: datetime
+    submission_deadline: datetime | None
+    created_at: datetime
+
+
+class QuestionCreate(BaseModel):
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+
+
+class AnswerCreate(BaseModel):
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+
+
+class QuestionRead(BaseModel):
+    id: str
+    rfp_id: str
+    text: str
+    answer: str | None
+    answered_at: datetime | None
+    created_at: datetime
+    # Shown to staff and to the asking organization only; the public sees questions unattributed.
+    organization_id: str | None = None
