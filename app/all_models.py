@@ -4,7 +4,9 @@ from sqlmodel import SQLModel
 
 from app.accounts import models as accounts_models
 from app.audit import models as audit_models
+from app.proposals import models as proposals_models
 from app.rfps import models as rfps_models
+from app.self_audit import models as self_audit_models
 
 metadata = SQLModel.metadata
 
@@ -12,5 +14,7 @@ __all__ = [
     "accounts_models",
     "audit_models",
     "metadata",
+    "proposals_models",
     "rfps_models",
+    "self_audit_models",
 ]

@@ -16,8 +16,11 @@ from app.core.db import get_engine
 from app.core.errors import install_error_handlers, problem
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
+from app.core.storage import get_storage
+from app.proposals.router import router as proposals_router
 from app.rfps.router import router as rfps_router
 from app.rfps.templates import all_templates
+from app.self_audit.router import router as self_audit_router
 
 
 @asynccontextmanager
@@ -29,6 +32,7 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     limiter = anyio.to_thread.current_default_thread_limiter()
     limiter.total_tokens = settings.db_pool_size + settings.db_max_overflow
     all_templates()  # a broken template stops the start-up, naming its file
+    get_storage().sweep_temporaries()  # uploads cut off by a crashed worker
     yield
     documents.shutdown()
     get_engine().dispose()
@@ -49,6 +53,8 @@ def create_app() -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(audit_router)
     app.include_router(rfps_router)
+    app.include_router(self_audit_router)
+    app.include_router(proposals_router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

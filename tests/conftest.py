@@ -15,6 +15,7 @@ os.environ["DATA_DIR"] = str(_TMP)
 os.environ["STORAGE_DIR"] = str(_TMP / "files")
 os.environ["DATABASE_URL"] = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_TMP / 'test.db'}"
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ["MAX_UPLOAD_MB"] = "1"  # small, so the over-limit test need not send megabytes
 
 import pytest  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402

@@ -145,3 +145,77 @@ def published_rfp(
     assert response.status_code == 200, response.text
     return dict(response.json())
 
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def self_audit_items(rating: str = "met") -> list[dict[str, Any]]:
+    from scoring.self_audit import ITEMS
+
+    items = []
+    for item in ITEMS:
+        answer: dict[str, Any] = {
+            "key": item.key,
+            "rating": rating,
+            "evidence": f"Evidence for {item.key}.",
+        }
+        if rating != "met":
+            answer["gap_plan"] = {
+                "strategy": "hire",
+                "text": "We will hire an experienced director.",
+            }
+        items.append(answer)
+    return items
+
+
+def complete_self_audit(api: "Api", partner: Actor) -> None:
+    response = api.client.put(
+        f"/api/v1/organizations/{partner.organization_id}/self-audit",
+        json={"items": self_audit_items()},
+        headers=partner.headers,
+    )
+    assert response.status_code == 200, response.text
+
+
+def upload(
+    api: "Api",
+    partner: Actor,
+    proposal_id: str,
+    key: str,
+    content: bytes = PDF_BYTES,
+    filename: str = "file.pdf",
+) -> Any:
+    return api.client.post(
+        f"/api/v1/proposals/{proposal_id}/attachments",
+        data={"key": key},
+        files={"file": (filename, content, "application/pdf")},
+        headers=partner.headers,
+    )
+
+
+def complete_proposal(api: "Api", partner: Actor, rfp: dict[str, Any]) -> dict[str, Any]:
+    """A proposal with every section written, every attachment uploaded, a full self-audit."""
+    created = api.client.post(f"/api/v1/rfps/{rfp['id']}/proposals", headers=partner.headers)
+    assert created.status_code == 201, created.text
+    proposal = dict(created.json())
+    for section in rfp["sections"]:
+        text = " ".join(["word"] * min(50, section["word_limit"]))
+        response = api.client.put(
+            f"/api/v1/proposals/{proposal['id']}/sections/{section['key']}",
+            json={"text": text},
+            headers=partner.headers,
+        )
+        assert response.status_code == 200, response.text
+    for slot in rfp["required_attachments"]:
+        assert upload(api, partner, proposal["id"], slot["key"]).status_code == 201
+    complete_self_audit(api, partner)
+    return proposal
+
+
+def submitted_proposal(api: "Api", partner: Actor, rfp: dict[str, Any]) -> dict[str, Any]:
+    proposal = complete_proposal(api, partner, rfp)
+    response = api.client.post(
+        f"/api/v1/proposals/{proposal['id']}/submit", headers=partner.headers
+    )
+    assert response.status_code == 200, response.text
+    return {**proposal, **response.json()}

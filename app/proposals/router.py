@@ -1,0 +1,196 @@
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Header, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+
+from app.core.config import get_settings
+from app.core.errors import PayloadTooLarge
+from app.core.pagination import Page
+from app.core.storage import get_storage
+from app.core.uploads import receive_file
+from app.deps import CurrentUser, SessionDep
+from app.proposals import service
+from app.proposals.models import ProposalStatus
+from app.proposals.schemas import (
+    AttachmentRead,
+    ProposalRead,
+    SectionWrite,
+    SubmissionReceipt,
+    SubmissionRow,
+    VersionRead,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["proposals"])
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+
+UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["key", "file"],
+                    "properties": {
+                        "key": {"type": "string", "description": "The RFP's attachment key"},
+                        "file": {"type": "string", "format": "binary"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def _own_read(
+    session: SessionDep, user: CurrentUser, proposal_id: str, response: Response
+) -> ProposalRead:
+    proposal, rfp = service.get_own(session=session, user=user, proposal_id=proposal_id)
+    response.headers["ETag"] = service.proposal_etag(proposal)
+    return service.read(session=session, proposal=proposal, rfp=rfp, working_copy=True)
+
+
+@router.post(
+    "/rfps/{rfp_id}/proposals", response_model=ProposalRead, status_code=status.HTTP_201_CREATED
+)
+def create_proposal(
+    session: SessionDep, user: CurrentUser, rfp_id: str, response: Response
+) -> ProposalRead:
+    proposal = service.create_proposal(session=session, actor=user, rfp_id=rfp_id)
+    return _own_read(session, user, proposal.id, response)
+
+
+@router.get("/rfps/{rfp_id}/proposals", response_model=Page[SubmissionRow] | Page[ProposalRead])
+def list_rfp_proposals(
+    session: SessionDep, user: CurrentUser, rfp_id: str
+) -> Page[SubmissionRow] | Page[ProposalRead]:
+    rows, opened = service.list_for_rfp(session=session, user=user, rfp_id=rfp_id)
+    if opened:
+        return Page[ProposalRead](items=rows, total=len(rows))
+    return Page[SubmissionRow](items=rows, total=len(rows))
+
+
+@router.get("/proposals/{proposal_id}", response_model=ProposalRead)
+def get_proposal(
+    session: SessionDep, user: CurrentUser, proposal_id: str, response: Response
+) -> ProposalRead:
+    proposal, rfp, working_copy = service.get_readable(
+        session=session, user=user, proposal_id=proposal_id
+    )
+    if working_copy:
+        response.headers["ETag"] = service.proposal_etag(proposal)
+    return service.read(session=session, proposal=proposal, rfp=rfp, working_copy=working_copy)
+
+
+@router.put("/proposals/{proposal_id}/sections/{key}", response_model=ProposalRead)
+def save_section(
+    session: SessionDep,
+    user: CurrentUser,
+    proposal_id: str,
+    key: str,
+    body: SectionWrite,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ProposalRead:
+    service.save_section(
+        session=session,
+        actor=user,
+        proposal_id=proposal_id,
+        key=key,
+        text=body.text,
+        if_match=if_match,
+    )
+    return _own_read(session, user, proposal_id, response)
+
+
+@router.post(
+    "/proposals/{proposal_id}/attachments",
+    response_model=AttachmentRead,
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=UPLOAD_BODY,
+)
+async def upload_attachment(
+    request: Request, session: SessionDep, user: CurrentUser, proposal_id: str
+) -> AttachmentRead:
+    # Refuse before reading a byte when we can: wrong caller, closed RFP, declared size too big.
+    await run_in_threadpool(service.get_own, session=session, user=user, proposal_id=proposal_id)
+    session.rollback()  # release the read transaction (SQLite holds a lock for it)
+    limit = get_settings().max_upload_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
+        raise PayloadTooLarge(f"The file is larger than the {limit // (1024 * 1024)} MB limit.")
+    temp = get_storage().temp_path()
+    try:
+        upload = await receive_file(
+            request.stream(), request.headers.get("content-type", ""), temp, max_bytes=limit
+        )
+        attachment = await run_in_threadpool(
+            service.add_attachment,
+            session=session,
+            actor=user,
+            proposal_id=proposal_id,
+            upload=upload,
+        )
+    finally:
+        temp.unlink(missing_ok=True)
+    return AttachmentRead.model_validate(attachment, from_attributes=True)
+
+
+@router.get(
+    "/attachments/{attachment_id}",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "The file"}},
+)
+def download_attachment(session: SessionDep, user: CurrentUser, attachment_id: str) -> FileResponse:
+    attachment = service.get_attachment_for_download(
+        session=session, user=user, attachment_id=attachment_id
+    )
+    return FileResponse(
+        get_storage().path(attachment.storage_key),
+        media_type=attachment.content_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(attachment.filename)}",
+            "ETag": f'"{attachment.sha256}"',
+        },
+    )
+
+
+@router.delete("/attachments/{attachment_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_attachment(session: SessionDep, user: CurrentUser, attachment_id: str) -> Response:
+    service.delete_attachment(session=session, actor=user, attachment_id=attachment_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/proposals/{proposal_id}/submit", response_model=SubmissionReceipt)
+def submit_proposal(
+    session: SessionDep,
+    user: CurrentUser,
+    proposal_id: str,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> SubmissionReceipt:
+    version = service.submit(
+        session=session, actor=user, proposal_id=proposal_id, idempotency_key=idempotency_key
+    )
+    return SubmissionReceipt(
+        status=ProposalStatus.submitted,
+        version=version.number,
+        receipt=version.receipt,
+        submitted_at=version.submitted_at,
+    )
+
+
+@router.post("/proposals/{proposal_id}/withdraw", response_model=ProposalRead)
+def withdraw_proposal(
+    session: SessionDep, user: CurrentUser, proposal_id: str, response: Response
+) -> ProposalRead:
+    service.withdraw(session=session, actor=user, proposal_id=proposal_id)
+    return _own_read(session, user, proposal_id, response)
+
+
+@router.get("/proposals/{proposal_id}/versions", response_model=Page[VersionRead])
+def list_versions(session: SessionDep, user: CurrentUser, proposal_id: str) -> Page[VersionRead]:
+    versions = service.list_versions(session=session, user=user, proposal_id=proposal_id)
+    items = [VersionRead.model_validate(v, from_attributes=True) for v in versions]
+    return Page(items=items, total=len(items))

@@ -1,0 +1,573 @@
+"""Proposals: the working copy, attachments, immutable submitted versions, sealed reading."""
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.accounts import service as accounts_service
+from app.accounts.models import Organization, Role, User
+from app.audit import service as audit
+from app.core.db import advisory_lock, utcnow
+from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable, UnsupportedMediaType
+from app.core.etags import check_if_match, etag
+from app.core.storage import get_storage
+from app.core.uploads import UploadedFile, safe_filename, sniff_type
+from app.proposals import policies
+from app.proposals.models import Attachment, Proposal, ProposalStatus, ProposalVersion
+from app.proposals.schemas import (
+    AttachmentRead,
+    CompletenessItem,
+    ProposalRead,
+    SectionRead,
+    SubmissionRow,
+)
+from app.rfps import policies as rfp_policies
+from app.rfps import service as rfp_service
+from app.rfps.models import Rfp
+from app.self_audit import service as self_audit_service
+from app.self_audit.models import SelfAudit
+
+_WORD = re.compile(r"\S+")
+
+
+def word_count(text: str) -> int:
+    """Words are runs of non-space characters: the rule the editor's live counter uses too."""
+    return len(_WORD.findall(text))
+
+
+def proposal_etag(proposal: Proposal) -> str:
+    return etag("proposal", proposal.id, proposal.revision)
+
+
+def _record(
+    session: Session, actor: User, proposal: Proposal, rfp: Rfp, action: str, **data: Any
+) -> None:
+    audit.record(
+        session=session,
+        actor_id=actor.id,
+        action=action,
+        entity="proposal",
+        entity_id=proposal.id,
+        # Partner events stay out of the agency's audit view until bids are opened.
+        agency_id=None,
+        data={"rfp_id": rfp.id, "organization_id": proposal.organization_id, **data},
+    )
+
+
+def _ensure_open(rfp: Rfp) -> None:
+    if not rfp_service.is_open_for_submissions(rfp):
+        raise Conflict(
+            "The submission deadline has passed; this proposal can no longer change.",
+            slug="deadline-passed",
+        )
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def _load(session: Session, proposal_id: str, lock: bool = False) -> tuple[Proposal, Rfp] | None:
+    query = select(Proposal).where(Proposal.id == proposal_id)
+    if lock:
+        query = query.with_for_update()
+    proposal = session.exec(query).first()
+    if proposal is None:
+        return None
+    rfp = session.get(Rfp, proposal.rfp_id)
+    assert rfp is not None
+    return proposal, rfp
+
+
+def get_own(
+    *, session: Session, user: User, proposal_id: str, lock: bool = False
+) -> tuple[Proposal, Rfp]:
+    """A proposal of the caller's own organization (404 for everyone else)."""
+    loaded = _load(session, proposal_id, lock)
+    if loaded is None or not policies.is_partner_of(user, loaded[0]):
+        raise NotFound("Proposal")
+    return loaded
+
+
+def get_readable(*, session: Session, user: User, proposal_id: str) -> tuple[Proposal, Rfp, bool]:
+    """The proposal and whether the caller sees the working copy (its partners) or only the
+    latest submitted version (staff after the deadline, assigned reviewers)."""
+    loaded = _load(session, proposal_id)
+    if loaded is not None:
+        proposal, rfp = loaded
+        if policies.is_partner_of(user, proposal):
+            return proposal, rfp, True
+        if policies.may_read_submitted(session, user, proposal, rfp):
+            return proposal, rfp, False
+    raise NotFound("Proposal")
+
+
+def _active_attachments(session: Session, proposal: Proposal) -> list[Attachment]:
+    return list(
+        session.exec(
+            select(Attachment)
+            .where(Attachment.proposal_id == proposal.id, col(Attachment.removed_at).is_(None))
+            .order_by(col(Attachment.created_at), col(Attachment.id))
+        )
+    )
+
+
+def latest_version(session: Session, proposal: Proposal) -> ProposalVersion | None:
+    if proposal.latest_version == 0:
+        return None
+    return session.exec(
+        select(ProposalVersion).where(
+            ProposalVersion.proposal_id == proposal.id,
+            ProposalVersion.number == proposal.latest_version,
+        )
+    ).first()
+
+
+# --- the working copy ----------------------------------------------------------------------
+
+
+def create_proposal(*, session: Session, actor: User, rfp_id: str) -> Proposal:
+    if actor.role != Role.partner or actor.organization_id is None:
+        raise Forbidden("Only partner organizations submit proposals.")
+    rfp = rfp_service.get_visible(session=session, user=actor, rfp_id=rfp_id)
+    _ensure_open(rfp)
+    existing = session.exec(
+        select(Proposal.id).where(
+            Proposal.rfp_id == rfp.id, Proposal.organization_id == actor.organization_id
+        )
+    ).first()
+    if existing is not None:
+        raise Conflict(
+            f"Your organization already has a proposal for this RFP (id {existing}).",
+            slug="duplicate",
+        )
+    proposal = Proposal(rfp_id=rfp.id, organization_id=actor.organization_id, created_by=actor.id)
+    session.add(proposal)
+    session.flush()
+    _record(session, actor, proposal, rfp, "proposal.created")
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict(
+            "Your organization already has a proposal for this RFP.", slug="duplicate"
+        ) from exc
+    return proposal
+
+
+def save_section(
+    *, session: Session, actor: User, proposal_id: str, key: str, text: str, if_match: str | None
+) -> Proposal:
+    proposal, rfp = get_own(session=session, user=actor, proposal_id=proposal_id, lock=True)
+    check_if_match(if_match, proposal_etag(proposal))
+    _ensure_open(rfp)
+    if key not in {s["key"] for s in rfp.sections}:
+        raise NotFound("Section")
+    proposal.sections = {**proposal.sections, key: text}
+    proposal.revision += 1
+    proposal.updated_at = utcnow()
+    session.add(proposal)
+    _record(
+        session, actor, proposal, rfp, "proposal.section_saved", section=key, words=word_count(text)
+    )
+    session.commit()
+    return proposal
+
+
+# --- attachments ---------------------------------------------------------------------------
+
+
+def add_attachment(
+    *, session: Session, actor: User, proposal_id: str, upload: UploadedFile
+) -> Attachment:
+    """Store an uploaded file for a proposal; the temporary file is consumed or left to the
+    caller to remove, and a failure leaves no row and no stored file."""
+    proposal, rfp = get_own(session=session, user=actor, proposal_id=proposal_id, lock=True)
+    _ensure_open(rfp)
+    key = upload.fields.get("key", "").strip()
+    slots = {a["key"]: a for a in rfp.required_attachments}
+    if key not in slots:
+        known = ", ".join(slots) or "none"
+        raise Unprocessable.at(
+            ["body", "key"], f"Unknown attachment key '{key}'; this RFP asks for: {known}."
+        )
+    real_type = sniff_type(upload.path)
+    allowed = slots[key]["content_types"]
+    if real_type is None or real_type not in allowed:
+        what = "an unrecognized or refused file type" if real_type is None else real_type
+        raise UnsupportedMediaType(
+            f"The file's content is {what}; '{slots[key]['title']}' accepts {', '.join(allowed)}."
+        )
+    storage = get_storage()
+    # Two uploads of the same bytes share one stored file; the lock keeps a failing upload's
+    # clean-up from removing a file another upload has just come to rely on.
+    advisory_lock(session, f"blob:{upload.sha256}")
+    blob_existed = storage.exists(f"blobs/{upload.sha256[:2]}/{upload.sha256}")
+    storage_key = storage.put_temp(upload.path, upload.sha256)
+    try:
+        attachment = Attachment(
+            proposal_id=proposal.id,
+            key=key,
+            filename=safe_filename(upload.filename),
+            content_type=real_type,
+            size=upload.size,
+            sha256=upload.sha256,
+            storage_key=storage_key,
+            uploaded_by=actor.id,
+        )
+        proposal.revision += 1
+        proposal.updated_at = utcnow()
+        session.add_all([attachment, proposal])
+        session.flush()
+        _record(
+            session,
+            actor,
+            proposal,
+            rfp,
+            "proposal.attachment_added",
+            attachment_id=attachment.id,
+            key=key,
+            sha256=upload.sha256,
+            size=upload.size,
+        )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        if not blob_existed:
+            _forget_blob(session, upload.sha256, storage_key)
+        raise
+    return attachment
+
+
+def _forget_blob(session: Session, sha256: str, storage_key: str) -> None:
+    advisory_lock(session, f"blob:{sha256}")
+    if session.exec(select(Attachment.id).where(Attachment.sha256 == sha256)).first() is None:
+        get_storage().delete(storage_key)
+    session.commit()
+
+
+def delete_attachment(*, session: Session, actor: User, attachment_id: str) -> None:
+    attachment = session.get(Attachment, attachment_id)
+    if attachment is None or attachment.removed_at is not None:
+        raise NotFound("Attachment")
+    proposal, rfp = get_own(
+        session=session, user=actor, proposal_id=attachment.proposal_id, lock=True
+    )
+    _ensure_open(rfp)
+    proposal.revision += 1
+    proposal.updated_at = utcnow()
+    session.add(proposal)
+    _record(
+        session, actor, proposal, rfp, "proposal.attachment_removed", attachment_id=attachment.id
+    )
+    if attachment.in_version:
+        attachment.removed_at = utcnow()  # a submitted version still needs it
+        session.add(attachment)
+        session.commit()
+        return
+    session.delete(attachment)
+    advisory_lock(session, f"blob:{attachment.sha256}")
+    shared = session.exec(
+        select(Attachment.id).where(
+            Attachment.sha256 == attachment.sha256, Attachment.id != attachment.id
+        )
+    ).first()
+    session.commit()
+    if shared is None:
+        get_storage().delete(attachment.storage_key)
+
+
+def get_attachment_for_download(*, session: Session, user: User, attachment_id: str) -> Attachment:
+    attachment = session.get(Attachment, attachment_id)
+    if attachment is None:
+        raise NotFound("Attachment")
+    loaded = _load(session, attachment.proposal_id)
+    assert loaded is not None
+    proposal, rfp = loaded
+    if policies.is_partner_of(user, proposal) and attachment.removed_at is None:
+        return attachment
+    if policies.may_read_submitted(session, user, proposal, rfp):
+        version = latest_version(session, proposal)
+        if version is not None and attachment.id in {
+            a["id"] for a in version.content["attachments"]
+        }:
+            return attachment
+    raise NotFound("Attachment")
+
+
+# --- completeness and submission -----------------------------------------------------------
+
+
+def completeness(
+    rfp: Rfp,
+    sections: dict[str, str],
+    attachments: Sequence[Attachment],
+    audit_items: Sequence[dict[str, Any]],
+) -> list[CompletenessItem]:
+    """Everything submit would refuse, each with where it is."""
+    missing: list[CompletenessItem] = []
+    for section in rfp.sections:
+        text = sections.get(section["key"], "")
+        words = word_count(text)
+        if section["required"] and words == 0:
+            missing.append(
+                CompletenessItem(
+                    loc=["sections", section["key"]], msg=f"'{section['title']}' is required."
+                )
+            )
+        elif words > section["word_limit"]:
+            missing.append(
+                CompletenessItem(
+                    loc=["sections", section["key"]],
+                    msg=f"'{section['title']}' has {words} words; "
+                    f"the limit is {section['word_limit']}.",
+                )
+            )
+    present = {a.key for a in attachments}
+    for slot in rfp.required_attachments:
+        if slot["key"] not in present:
+            missing.append(
+                CompletenessItem(loc=["attachments", slot["key"]], msg=f"Attach '{slot['title']}'.")
+            )
+    for message in self_audit_service.problems(audit_items):
+        missing.append(CompletenessItem(loc=["self_audit"], msg=message))
+    return missing
+
+
+def _canonical_receipt(content: dict[str, Any]) -> str:
+    payload = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def submit(
+    *, session: Session, actor: User, proposal_id: str, idempotency_key: str | None
+) -> ProposalVersion:
+    proposal, rfp = get_own(session=session, user=actor, proposal_id=proposal_id, lock=True)
+    if idempotency_key:
+        replay = session.exec(
+            select(ProposalVersion).where(
+                ProposalVersion.proposal_id == proposal.id,
+                ProposalVersion.idempotency_key == idempotency_key,
+            )
+        ).first()
+        if replay is not None:
+            return replay
+    _ensure_open(rfp)
+    attachments = _active_attachments(session, proposal)
+    audit_row = session.get(SelfAudit, proposal.organization_id)
+    audit_items = audit_row.items if audit_row else []
+    missing = completeness(rfp, proposal.sections, attachments, audit_items)
+    if missing:
+        raise Unprocessable(
+            f"The proposal is not complete: {len(missing)} item(s) to fix.",
+            slug="incomplete-proposal",
+            errors=[m.model_dump() for m in missing],
+        )
+    organization = session.get(Organization, proposal.organization_id)
+    assert organization is not None
+    content = {
+        "rfp_id": rfp.id,
+        "rfp_version": rfp.version,
+        "proposal_id": proposal.id,
+        "organization_id": organization.id,
+        "organization_name": organization.name,
+        "sections": {s["key"]: proposal.sections.get(s["key"], "") for s in rfp.sections},
+        "attachments": [
+            AttachmentRead.model_validate(a, from_attributes=True).model_dump(mode="json")
+            for a in attachments
+        ],
+        "self_audit": audit_items,
+    }
+    receipt = _canonical_receipt(content)
+    latest = latest_version(session, proposal)
+    if (
+        latest is not None
+        and latest.receipt == receipt
+        and proposal.status == ProposalStatus.submitted
+    ):
+        return latest  # nothing changed since the last submission: same version, same receipt
+    version = ProposalVersion(
+        proposal_id=proposal.id,
+        number=proposal.latest_version + 1,
+        content=content,
+        receipt=receipt,
+        idempotency_key=idempotency_key,
+        submitted_by=actor.id,
+        submitted_at=utcnow(),
+    )
+    for attachment in attachments:
+        attachment.in_version = True
+        session.add(attachment)
+    proposal.latest_version = version.number
+    proposal.status = ProposalStatus.submitted
+    proposal.submitted_at = version.submitted_at
+    proposal.withdrawn_at = None
+    proposal.revision += 1
+    session.add_all([version, proposal])
+    session.flush()
+    _record(
+        session, actor, proposal, rfp, "proposal.submitted", version=version.number, receipt=receipt
+    )
+    try:
+        session.commit()
+    except IntegrityError:
+        # A concurrent retry with the same Idempotency-Key won; answer with its version.
+        session.rollback()
+        winner = session.exec(
+            select(ProposalVersion).where(
+                ProposalVersion.proposal_id == proposal_id,
+                ProposalVersion.idempotency_key == idempotency_key,
+            )
+        ).first()
+        if winner is None:
+            raise
+        return winner
+    return version
+
+
+def withdraw(*, session: Session, actor: User, proposal_id: str) -> Proposal:
+    proposal, rfp = get_own(session=session, user=actor, proposal_id=proposal_id, lock=True)
+    _ensure_open(rfp)
+    if proposal.status != ProposalStatus.submitted:
+        raise Conflict("Only a submitted proposal can be withdrawn.")
+    proposal.status = ProposalStatus.withdrawn
+    proposal.withdrawn_at = utcnow()
+    proposal.revision += 1
+    session.add(proposal)
+    _record(session, actor, proposal, rfp, "proposal.withdrawn")
+    session.commit()
+    return proposal
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def _sections_view(rfp: Rfp, texts: dict[str, str]) -> list[SectionRead]:
+    return [
+        SectionRead(
+            key=s["key"],
+            title=s["title"],
+            prompt=s.get("prompt", ""),
+            required=s["required"],
+            word_limit=s["word_limit"],
+            text=texts.get(s["key"], ""),
+            word_count=word_count(texts.get(s["key"], "")),
+        )
+        for s in rfp.sections
+    ]
+
+
+def read(*, session: Session, proposal: Proposal, rfp: Rfp, working_copy: bool) -> ProposalRead:
+    organization = session.get(Organization, proposal.organization_id)
+    version = latest_version(session, proposal)
+    if working_copy:
+        attachments = _active_attachments(session, proposal)
+        audit_row = session.get(SelfAudit, proposal.organization_id)
+        missing = completeness(
+            rfp, proposal.sections, attachments, audit_row.items if audit_row else []
+        )
+        return ProposalRead(
+            id=proposal.id,
+            rfp_id=rfp.id,
+            organization_id=proposal.organization_id,
+            organization_name=organization.name if organization else "",
+            status=ProposalStatus(proposal.status),
+            sections=_sections_view(rfp, proposal.sections),
+            attachments=[
+                AttachmentRead.model_validate(a, from_attributes=True) for a in attachments
+            ],
+            version=version.number if version else None,
+            receipt=version.receipt if version else None,
+            submitted_at=proposal.submitted_at,
+            updated_at=proposal.updated_at,
+            missing=missing,
+        )
+    assert version is not None
+    content = version.content
+    return ProposalRead(
+        id=proposal.id,
+        rfp_id=rfp.id,
+        organization_id=proposal.organization_id,
+        organization_name=content["organization_name"],
+        status=ProposalStatus(proposal.status),
+        sections=_sections_view(rfp, content["sections"]),
+        attachments=[AttachmentRead.model_validate(a) for a in content["attachments"]],
+        version=version.number,
+        receipt=version.receipt,
+        submitted_at=version.submitted_at,
+        updated_at=version.submitted_at,
+        missing=[],
+        self_audit=self_audit_service.read_items(
+            proposal.organization_id, content["self_audit"], version.submitted_at
+        ).model_dump(mode="json"),
+    )
+
+
+def list_for_rfp(
+    *, session: Session, user: User, rfp_id: str
+) -> tuple[list[SubmissionRow] | list[ProposalRead], bool]:
+    """Staff's view of an RFP's proposals: rows while sealed, full content once closed."""
+    if user.role != Role.agency_staff:
+        raise Forbidden("Only agency staff list an RFP's proposals.")
+    rfp = rfp_service.get_visible(session=session, user=user, rfp_id=rfp_id)
+    if not rfp_policies.can_manage(user, rfp):
+        raise NotFound("RFP")
+    proposals = list(
+        session.exec(
+            select(Proposal)
+            .where(Proposal.rfp_id == rfp.id, col(Proposal.latest_version) > 0)
+            .order_by(col(Proposal.submitted_at), col(Proposal.id))
+        )
+    )
+    if not policies.staff_may_open(user, rfp):
+        names = _organization_names(session, [p.organization_id for p in proposals])
+        return [
+            SubmissionRow(
+                id=p.id,
+                organization_id=p.organization_id,
+                organization_name=names.get(p.organization_id, ""),
+                status=ProposalStatus(p.status),
+                submitted_at=p.submitted_at,
+            )
+            for p in proposals
+        ], False
+    return [read(session=session, proposal=p, rfp=rfp, working_copy=False) for p in proposals], True
+
+
+def _organization_names(session: Session, ids: Sequence[str]) -> dict[str, str]:
+    rows = session.exec(
+        select(Organization.id, Organization.name).where(col(Organization.id).in_(ids))
+    )
+    return dict(rows.all())
+
+
+def list_versions(*, session: Session, user: User, proposal_id: str) -> list[ProposalVersion]:
+    proposal, _ = get_own(session=session, user=user, proposal_id=proposal_id)
+    return list(
+        session.exec(
+            select(ProposalVersion)
+            .where(ProposalVersion.proposal_id == proposal.id)
+            .order_by(col(ProposalVersion.number))
+        )
+    )
+
+
+def _staff_of_applied_agency(session: Session, user: User, organization_id: str) -> bool:
+    if user.role != Role.agency_staff or user.agency_id is None:
+        return False
+    applied = session.exec(
+        select(Proposal.id)
+        .join(Rfp, col(Rfp.id) == col(Proposal.rfp_id))
+        .where(
+            Proposal.organization_id == organization_id,
+            col(Proposal.latest_version) > 0,
+            Rfp.agency_id == user.agency_id,
+        )
+    ).first()
+    return applied is not None
+
+
+accounts_service.register_organization_reader(_staff_of_applied_agency)
