@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 from app.accounts import models as accounts_models
 from app.audit import models as audit_models
 from app.proposals import models as proposals_models
+from app.reviews import models as reviews_models
 from app.rfps import models as rfps_models
 from app.self_audit import models as self_audit_models
 
@@ -15,6 +16,7 @@ __all__ = [
     "audit_models",
     "metadata",
     "proposals_models",
+    "reviews_models",
     "rfps_models",
     "self_audit_models",
 ]

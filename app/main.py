@@ -18,6 +18,7 @@ from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.storage import get_storage
 from app.proposals.router import router as proposals_router
+from app.reviews.router import router as reviews_router
 from app.rfps.router import router as rfps_router
 from app.rfps.templates import all_templates
 from app.self_audit.router import router as self_audit_router
@@ -55,6 +56,7 @@ def create_app() -> FastAPI:
     app.include_router(rfps_router)
     app.include_router(self_audit_router)
     app.include_router(proposals_router)
+    app.include_router(reviews_router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

@@ -1,0 +1,188 @@
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, EmailStr, StringConstraints, field_validator
+
+from app.proposals.schemas import ProposalRead
+from app.reviews.models import AssignmentStatus
+from app.rfps.schemas import Criterion
+
+Comment = Annotated[str, StringConstraints(max_length=10_000)]
+
+
+class ReviewerInvite(BaseModel):
+    email: EmailStr
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class ReviewerInvited(BaseModel):
+    user_id: str
+    invite_token: str
+
+
+class PanelMemberRead(BaseModel):
+    user_id: str
+    email: str
+    name: str
+    attested: bool
+    active: bool  # has set a password
+
+
+class AttestationCreate(BaseModel):
+    no_conflict: bool
+    confidentiality: bool
+
+    @field_validator("no_conflict", "confidentiality")
+    @classmethod
+    def _must_affirm(cls, value: bool) -> bool:
+        if value is not True:
+            raise ValueError("must be true: the attestation affirms it")
+        return value
+
+
+class AttestationRead(BaseModel):
+    rfp_id: str
+    user_id: str
+    no_conflict: bool
+    confidentiality: bool
+    attested_at: datetime
+
+
+class ConflictCreate(BaseModel):
+    organization_id: str
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)] = ""
+    reviewer_id: str | None = None
+    withdraw: bool = False
+
+
+class ConflictRead(BaseModel):
+    id: str
+    rfp_id: str
+    reviewer_id: str
+    organization_id: str
+    action: Literal["declared", "withdrawn"]
+    reason: str
+    created_at: datetime
+
+
+class AssignmentCreate(BaseModel):
+    proposal_id: str
+    reviewer_id: str
+
+
+class AssignmentRow(BaseModel):
+    id: str
+    rfp_id: str
+    proposal_id: str
+    reviewer_id: str
+    status: AssignmentStatus
+    submitted_at: datetime | None
+
+
+class ScoreItem(BaseModel):
+    criterion_key: str
+    value: int
+    comment: Comment = ""
+
+
+class ScoresWrite(BaseModel):
+    scores: list[ScoreItem]
+
+
+class AssignmentDetail(BaseModel):
+    id: str
+    rfp_id: str
+    status: AssignmentStatus
+    proposal: ProposalRead
+    criteria: list[Criterion]
+    scores: list[ScoreItem]
+
+
+class CriterionResultRead(BaseModel):
+    key: str
+    title: str
+    mean: float | None
+    consensus: int | None
+    calibrated_mean: float | None
+    scores: list[int]
+    flagged: bool
+
+
+class ResultRow(BaseModel):
+    proposal_id: str
+    organization_id: str
+    organization_name: str
+    rank: int | None
+    weighted_total: float | None
+    normalized_total: float | None
+    criteria: list[CriterionResultRead]
+    reviews_submitted: int
+    reviews_assigned: int
+
+
+class ResultsRead(BaseModel):
+    items: list[ResultRow]
+    total: int
+    agreement: dict[str, float | None]
+
+
+class ConsensusWrite(BaseModel):
+    criterion_key: str
+    value: int
+    rationale: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)
+    ]
+
+
+class ConsensusRead(BaseModel):
+    proposal_id: str
+    criterion_key: str
+    value: int
+    rationale: str
+    set_at: datetime
+
+
+class FinalizeRequest(BaseModel):
+    valid_until: date | None = None
+
+
+class DecisionRead(BaseModel):
+    proposal_id: str
+    organization_id: str
+    organization_name: str
+    decision: Literal["approved", "not_approved"]
+    reason: str
+    weighted_total: float | None
+    rank: int | None
+
+
+class DebriefCriterion(BaseModel):
+    key: str
+    title: str
+    scores: list[int]
+    comments: list[str]
+    consensus: int | None
+
+
+class Debrief(BaseModel):
+    decision: Literal["approved", "not_approved"]
+    reason: str
+    weighted_total: float | None
+    rank: int | None
+    criteria: list[DebriefCriterion]
+
+
+class PreferredProviderRead(BaseModel):
+    organization_id: str
+    organization_name: str
+    rfp_id: str
+    rfp_title: str
+    agency_name: str
+    state: str
+    rank: int | None
+    weighted_total: float | None
+    grade_levels: list[str]
+    states: list[str]
+    capacity_clusters: int
+    categories: list[str]
+    valid_until: date
