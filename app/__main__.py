@@ -76,6 +76,53 @@ def cmd_verify_audit(_args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_import_schools(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.accounts.models import Agency
+    from app.core.errors import ProblemError
+    from app.schools.service import import_into
+
+    def progress(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        print(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} schools",
+            end="",
+            file=sys.stderr,
+        )
+        if done == total:
+            print(file=sys.stderr)
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"error: no such file: {path}", file=sys.stderr)
+        return 1
+    with _session() as session:
+        agency = session.get(Agency, args.agency_id)
+        if agency is None:
+            print(f"error: no agency with id {args.agency_id}", file=sys.stderr)
+            return 1
+        try:
+            result = import_into(
+                session=session,
+                agency=agency,
+                actor_id=None,
+                data=path.read_bytes(),
+                progress=progress,
+            )
+        except ProblemError as exc:
+            print(f"error: {exc.detail}", file=sys.stderr)
+            return 1
+    print(
+        f"Created {result.created}, updated {result.updated}, "
+        f"{len(result.errors)} row(s) with errors."
+    )
+    for error in result.errors:
+        print(f"  row {error.row}: {error.msg}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description="Lead Partner Pipeline")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -101,6 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("verify-audit", help="exit 1 if the audit chain is broken").set_defaults(
         func=cmd_verify_audit
     )
+    schools = sub.add_parser("import-schools", help="import a district's schools from a CSV file")
+    schools.add_argument("agency_id")
+    schools.add_argument("file")
+    schools.set_defaults(func=cmd_import_schools)
     return parser
 
 

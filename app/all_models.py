@@ -4,9 +4,11 @@ from sqlmodel import SQLModel
 
 from app.accounts import models as accounts_models
 from app.audit import models as audit_models
+from app.matching import models as matching_models
 from app.proposals import models as proposals_models
 from app.reviews import models as reviews_models
 from app.rfps import models as rfps_models
+from app.schools import models as schools_models
 from app.self_audit import models as self_audit_models
 
 metadata = SQLModel.metadata
@@ -14,9 +16,11 @@ metadata = SQLModel.metadata
 __all__ = [
     "accounts_models",
     "audit_models",
+    "matching_models",
     "metadata",
     "proposals_models",
     "reviews_models",
     "rfps_models",
+    "schools_models",
     "self_audit_models",
 ]

@@ -17,10 +17,12 @@ from app.core.errors import install_error_handlers, problem
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.storage import get_storage
+from app.matching.router import router as matching_router
 from app.proposals.router import router as proposals_router
 from app.reviews.router import router as reviews_router
 from app.rfps.router import router as rfps_router
 from app.rfps.templates import all_templates
+from app.schools.router import router as schools_router
 from app.self_audit.router import router as self_audit_router
 
 
@@ -57,6 +59,8 @@ def create_app() -> FastAPI:
     app.include_router(self_audit_router)
     app.include_router(proposals_router)
     app.include_router(reviews_router)
+    app.include_router(schools_router)
+    app.include_router(matching_router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

@@ -171,7 +171,7 @@ PREFERENCE_FLOOR = 0.5
 MISSING_SCORE = 0.5
 
 
-def _checked_weights(weights: Mapping[str, float]) -> dict[str, float]:
+def checked_weights(weights: Mapping[str, float]) -> dict[str, float]:
     unknown = set(weights) - set(COMPONENTS)
     if unknown:
         raise ValueError(f"unknown fit components {sorted(unknown)}")
@@ -220,7 +220,7 @@ def fit_breakdown(
     weights: Mapping[str, float] = DEFAULT_WEIGHTS,
 ) -> dict[str, float]:
     """Each component's weighted contribution (points of 100) plus their "total"."""
-    checked = _checked_weights(weights)
+    checked = checked_weights(weights)
     components = _components(cluster, provider)
     breakdown = {name: checked[name] * components[name] for name in COMPONENTS}
     breakdown["total"] = sum(breakdown[name] for name in COMPONENTS)
@@ -249,7 +249,7 @@ def fit_matrix(
     weights: Mapping[str, float] = DEFAULT_WEIGHTS,
 ) -> FloatMatrix:
     """Fit of every (cluster, provider) pair, equal to `fit_breakdown(...)["total"]`."""
-    checked = _checked_weights(weights)
+    checked = checked_weights(weights)
     n, m = len(clusters), len(providers)
     _check_unique_ids(clusters, providers)
 

@@ -1,0 +1,113 @@
+from fastapi import APIRouter, Request, status
+from fastapi.concurrency import run_in_threadpool
+
+from app.core.config import get_settings
+from app.core.errors import PayloadTooLarge
+from app.core.pagination import Page
+from app.core.storage import get_storage
+from app.core.uploads import receive_file
+from app.deps import CurrentUser, SessionDep
+from app.schools import service
+from app.schools.schemas import (
+    ClusterCreate,
+    ClusterRead,
+    ImportResult,
+    PreferencesWrite,
+    SchoolCreate,
+    SchoolRead,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["schools and clusters"])
+
+CSV_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/agencies/{agency_id}/schools", response_model=SchoolRead, status_code=status.HTTP_201_CREATED
+)
+def create_school(
+    session: SessionDep, user: CurrentUser, agency_id: str, body: SchoolCreate
+) -> SchoolRead:
+    school = service.create_school(session=session, actor=user, agency_id=agency_id, data=body)
+    return SchoolRead.model_validate(school, from_attributes=True)
+
+
+@router.get("/agencies/{agency_id}/schools", response_model=Page[SchoolRead])
+def list_schools(session: SessionDep, user: CurrentUser, agency_id: str) -> Page[SchoolRead]:
+    schools = service.list_schools(session=session, actor=user, agency_id=agency_id)
+    return Page(
+        items=[SchoolRead.model_validate(s, from_attributes=True) for s in schools],
+        total=len(schools),
+    )
+
+
+@router.post(
+    "/agencies/{agency_id}/schools/import", response_model=ImportResult, openapi_extra=CSV_BODY
+)
+async def import_schools(
+    request: Request, session: SessionDep, user: CurrentUser, agency_id: str
+) -> ImportResult:
+    await run_in_threadpool(service.district_of, session, user, agency_id)
+    session.rollback()
+    limit = get_settings().max_upload_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
+        raise PayloadTooLarge(f"The file is larger than the {limit // (1024 * 1024)} MB limit.")
+    temp = get_storage().temp_path()
+    try:
+        upload = await receive_file(
+            request.stream(), request.headers.get("content-type", ""), temp, max_bytes=limit
+        )
+        data = upload.path.read_bytes()
+    finally:
+        temp.unlink(missing_ok=True)
+    return await run_in_threadpool(
+        service.import_schools, session=session, actor=user, agency_id=agency_id, data=data
+    )
+
+
+@router.post(
+    "/agencies/{agency_id}/clusters",
+    response_model=ClusterRead,
+    status_code=status.HTTP_201_CREATED,
+)
+def create_cluster(
+    session: SessionDep, user: CurrentUser, agency_id: str, body: ClusterCreate
+) -> ClusterRead:
+    cluster = service.create_cluster(session=session, actor=user, agency_id=agency_id, data=body)
+    return service.cluster_view(session, cluster)
+
+
+@router.get("/agencies/{agency_id}/clusters", response_model=Page[ClusterRead])
+def list_clusters(session: SessionDep, user: CurrentUser, agency_id: str) -> Page[ClusterRead]:
+    clusters = service.list_clusters(session=session, actor=user, agency_id=agency_id)
+    return Page(items=[service.cluster_view(session, c) for c in clusters], total=len(clusters))
+
+
+@router.get("/clusters/{cluster_id}", response_model=ClusterRead)
+def get_cluster(session: SessionDep, user: CurrentUser, cluster_id: str) -> ClusterRead:
+    cluster, _ = service.get_cluster(session=session, actor=user, cluster_id=cluster_id)
+    return service.cluster_view(session, cluster)
+
+
+@router.post("/clusters/{cluster_id}/preferences", response_model=ClusterRead)
+def set_preferences(
+    session: SessionDep, user: CurrentUser, cluster_id: str, body: PreferencesWrite
+) -> ClusterRead:
+    cluster = service.set_preferences(
+        session=session, actor=user, cluster_id=cluster_id, organization_ids=body.organization_ids
+    )
+    return service.cluster_view(session, cluster)
