@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 from app.accounts import models as accounts_models
 from app.audit import models as audit_models
 from app.matching import models as matching_models
+from app.mous import models as mous_models
 from app.proposals import models as proposals_models
 from app.reviews import models as reviews_models
 from app.rfps import models as rfps_models
@@ -18,6 +19,7 @@ __all__ = [
     "audit_models",
     "matching_models",
     "metadata",
+    "mous_models",
     "proposals_models",
     "reviews_models",
     "rfps_models",

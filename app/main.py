@@ -18,6 +18,7 @@ from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.storage import get_storage
 from app.matching.router import router as matching_router
+from app.mous.router import router as mous_router
 from app.proposals.router import router as proposals_router
 from app.reviews.router import router as reviews_router
 from app.rfps.router import router as rfps_router
@@ -61,6 +62,7 @@ def create_app() -> FastAPI:
     app.include_router(reviews_router)
     app.include_router(schools_router)
     app.include_router(matching_router)
+    app.include_router(mous_router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
