@@ -92,9 +92,11 @@ def _fetch_static(url: str) -> tuple[bytes, str]:
     return path.read_bytes(), mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
 
-def _html_to_pdf(html: str, identifier: str) -> bytes:
-    """Runs inside a pool process."""
-    from weasyprint import HTML
+# Tagged PDF/UA-1, so screen readers can follow headings, lists and tables.
+PDF_OPTIONS: dict[str, Any] = {"pdf_variant": "pdf/ua-1", "pdf_tags": True}
+
+
+def restricted_fetcher() -> Any:
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class RestrictedFetcher(URLFetcher):
@@ -102,10 +104,15 @@ def _html_to_pdf(html: str, identifier: str) -> bytes:
             body, content_type = _fetch_static(url)
             return URLFetcherResponse(url, body=body, headers={"Content-Type": content_type})
 
-    document = HTML(string=html, base_url=STATIC_ORIGIN, url_fetcher=RestrictedFetcher())
-    pdf: bytes = document.write_pdf(
-        pdf_variant="pdf/ua-1", pdf_identifier=identifier.encode()[:32], pdf_tags=True
-    )
+    return RestrictedFetcher()
+
+
+def _html_to_pdf(html: str, identifier: str) -> bytes:
+    """Runs inside a pool process."""
+    from weasyprint import HTML
+
+    document = HTML(string=html, base_url=STATIC_ORIGIN, url_fetcher=restricted_fetcher())
+    pdf: bytes = document.write_pdf(**PDF_OPTIONS, pdf_identifier=identifier.encode()[:32])
     return pdf
 
 

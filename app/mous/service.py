@@ -286,9 +286,9 @@ def document_pdf(
     return cached, version.number, draft
 
 
-def render(mou: Mou, version: MouVersion, draft: bool) -> bytes:
+def render_context(mou: Mou, version: MouVersion, draft: bool) -> dict[str, Any]:
     terms = MouTerms.model_validate(version.terms)
-    context = {
+    return {
         "mou": mou,
         "terms": terms,
         "version": version,
@@ -302,8 +302,13 @@ def render(mou: Mou, version: MouVersion, draft: bool) -> bytes:
             ("program", "Program"),
         ),
     }
+
+
+def render(mou: Mou, version: MouVersion, draft: bool) -> bytes:
     return documents.render_pdf(
-        "mou.html", context, identifier=f"mou-{mou.id}-v{version.number}-{'d' if draft else 'x'}"
+        "mou.html",
+        render_context(mou, version, draft),
+        identifier=f"mou-{mou.id}-v{version.number}-{'d' if draft else 'x'}",
     )
 
 
