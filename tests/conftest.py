@@ -1,11 +1,17 @@
 """Test set-up: a real database built by the migrations, the real app over HTTP.
 
-SQLite by default; PostgreSQL when TEST_DATABASE_URL is set (as `.ci/run` does).
+SQLite by default; PostgreSQL when TEST_DATABASE_URL is set (as `.ci/run` does). With
+TEST_SERVER_WORKERS=N the suite talks to a real `python -m app serve --workers N` over the
+network instead of the in-process app, so nothing may live in one worker's memory.
 """
 
 import os
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +23,7 @@ os.environ["DATABASE_URL"] = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ["MAX_UPLOAD_MB"] = "1"  # small, so the over-limit test need not send megabytes
 
+import httpx  # noqa: E402
 import pytest  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import text  # noqa: E402
@@ -61,8 +68,45 @@ def clean_database() -> Iterator[None]:
     yield
 
 
+@pytest.fixture(scope="session")
+def live_server(database: None) -> Iterator[str | None]:
+    workers = os.environ.get("TEST_SERVER_WORKERS")
+    if not workers:
+        yield None
+        return
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = (_TMP / "server.log").open("w")
+    server = subprocess.Popen(  # noqa: S603 - our own command line
+        [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", workers],
+        env=os.environ.copy(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    else:
+        server.kill()
+        raise RuntimeError(f"the server did not start; see {_TMP / 'server.log'}")
+    yield base
+    server.terminate()
+    server.wait(timeout=30)
+    log.close()
+
+
 @pytest.fixture
-def client() -> Iterator[TestClient]:
+def client(live_server: str | None) -> Iterator[httpx.Client]:
+    if live_server is not None:
+        with httpx.Client(base_url=live_server, timeout=120) as http:
+            yield http
+        return
     from app.main import app
 
     with TestClient(app, raise_server_exceptions=False) as test_client:
@@ -70,5 +114,5 @@ def client() -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def api(client: TestClient) -> Api:
+def api(client: httpx.Client) -> Api:
     return Api(client)

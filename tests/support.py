@@ -4,7 +4,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi.testclient import TestClient
+import httpx
 from sqlmodel import Session
 
 from app.accounts import service as accounts
@@ -31,7 +31,7 @@ class Actor:
 
 
 class Api:
-    def __init__(self, client: TestClient) -> None:
+    def __init__(self, client: httpx.Client) -> None:
         self.client = client
         self._admin: Actor | None = None
 

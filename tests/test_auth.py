@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from fastapi.testclient import TestClient
+import httpx
 from sqlalchemy import text
 from sqlmodel import Session
 
@@ -43,7 +43,7 @@ def test_unknown_email_and_wrong_password_answer_identically(api: Api) -> None:
     assert strip(wrong) == strip(unknown)
 
 
-def test_me_requires_a_valid_token(client: TestClient) -> None:
+def test_me_requires_a_valid_token(client: httpx.Client) -> None:
     assert_problem(client.get("/api/v1/me"), 401)
     assert_problem(client.get("/api/v1/me", headers={"Authorization": "Bearer garbage"}), 401)
 
@@ -151,7 +151,7 @@ def test_invitation_token_expires(api: Api) -> None:
     assert failed.status_code == 401
 
 
-def test_unknown_invitation_token(client: TestClient) -> None:
+def test_unknown_invitation_token(client: httpx.Client) -> None:
     response = client.post(
         "/api/v1/auth/accept-invite", json={"invite_token": "x" * 43, "password": PASSWORD}
     )

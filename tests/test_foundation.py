@@ -2,35 +2,36 @@
 
 import logging
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.support import assert_problem
 
 
-def test_health_and_ready(client: TestClient) -> None:
+def test_health_and_ready(client: httpx.Client) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json() == {"status": "ready"}
 
 
-def test_openapi_is_served_under_api_v1(client: TestClient) -> None:
+def test_openapi_is_served_under_api_v1(client: httpx.Client) -> None:
     spec = client.get("/api/v1/openapi.json").json()
     assert "/api/v1/auth/token" in spec["paths"]
     assert "/api/v1/organizations/{organization_id}" in spec["paths"]
 
 
-def test_unknown_route_is_problem_json(client: TestClient) -> None:
+def test_unknown_route_is_problem_json(client: httpx.Client) -> None:
     body = assert_problem(client.get("/api/v1/no-such-thing"), 404)
     assert body["type"].endswith("not-found")
 
 
-def test_wrong_method_is_problem_json(client: TestClient) -> None:
+def test_wrong_method_is_problem_json(client: httpx.Client) -> None:
     assert_problem(client.delete("/healthz"), 405)
 
 
-def test_validation_error_lists_each_field(client: TestClient) -> None:
+def test_validation_error_lists_each_field(client: httpx.Client) -> None:
     response = client.post("/api/v1/organizations", json={"name": "", "kind": "pirates"})
     body = assert_problem(response, 422)
     locs = {tuple(e["loc"]) for e in body["errors"]}
@@ -39,7 +40,7 @@ def test_validation_error_lists_each_field(client: TestClient) -> None:
     assert all(set(e) == {"loc", "msg"} for e in body["errors"])
 
 
-def test_validation_error_never_echoes_the_password(client: TestClient) -> None:
+def test_validation_error_never_echoes_the_password(client: httpx.Client) -> None:
     response = client.post(
         "/api/v1/organizations",
         json={
@@ -54,7 +55,7 @@ def test_validation_error_never_echoes_the_password(client: TestClient) -> None:
     assert "s3cret-XYZ" not in response.text
 
 
-def test_malformed_json_is_problem_json(client: TestClient) -> None:
+def test_malformed_json_is_problem_json(client: httpx.Client) -> None:
     response = client.post(
         "/api/v1/organizations", content=b"{not json", headers={"Content-Type": "application/json"}
     )
@@ -62,9 +63,13 @@ def test_malformed_json_is_problem_json(client: TestClient) -> None:
 
 
 def test_unexpected_error_is_logged_with_request_id_and_hidden_from_client(
-    client: TestClient, caplog: pytest.LogCaptureFixture
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    app = client.app
+    # A route that fails on purpose can only be added to an app in this process.
+    from app.main import create_app
+
+    app = create_app()
+    client = TestClient(app, raise_server_exceptions=False)
 
     @app.get("/boom-for-test")  # type: ignore[attr-defined, untyped-decorator]
     def boom() -> None:
@@ -79,7 +84,7 @@ def test_unexpected_error_is_logged_with_request_id_and_hidden_from_client(
     assert any("unhandled error" in r.getMessage() for r in caplog.records)
 
 
-def test_security_headers_present(client: TestClient) -> None:
+def test_security_headers_present(client: httpx.Client) -> None:
     response = client.get("/healthz")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]

@@ -53,7 +53,9 @@ def may_review(session: Session, user: User, proposal: Proposal) -> bool:
         return False
     assigned = session.exec(
         select(Assignment.id).where(
-            Assignment.proposal_id == proposal.id, Assignment.reviewer_id == user.id
+            Assignment.proposal_id == proposal.id,
+            Assignment.reviewer_id == user.id,
+            col(Assignment.removed_at).is_(None),
         )
     ).first()
     return (

@@ -84,6 +84,11 @@ class ScoreItem(BaseModel):
     value: int
     comment: Comment = ""
 
+    @field_validator("comment", mode="before")
+    @classmethod
+    def _no_comment(cls, value: object) -> object:
+        return "" if value is None else value  # clients send null for "no comment"
+
 
 class ScoresWrite(BaseModel):
     scores: list[ScoreItem]

@@ -433,6 +433,8 @@ def _visible_to_reviewer(session: Session, user: User, assignment: Assignment) -
 def _own_assignment(
     session: Session, actor: User, assignment_id: str, lock: bool = False
 ) -> tuple[Assignment, Rfp, Proposal]:
+    if actor.role != Role.reviewer:
+        raise Forbidden("Only the assigned reviewer opens and scores an assignment.")
     query = select(Assignment).where(Assignment.id == assignment_id)
     if lock:
         query = query.with_for_update()
