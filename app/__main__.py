@@ -123,6 +123,38 @@ def cmd_import_schools(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.ops.backup import BackupError, backup
+
+    try:
+        backup(Path(args.dest))
+    except (BackupError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.ops.backup import BackupError, restore
+
+    if not args.yes:
+        print(
+            "error: restore replaces every row and file; stop the service and pass --yes",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        restore(Path(args.source))
+    except (BackupError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description="Lead Partner Pipeline")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -152,6 +184,14 @@ def build_parser() -> argparse.ArgumentParser:
     schools.add_argument("agency_id")
     schools.add_argument("file")
     schools.set_defaults(func=cmd_import_schools)
+
+    backup = sub.add_parser("backup", help="copy the database and stored files to a new folder")
+    backup.add_argument("dest")
+    backup.set_defaults(func=cmd_backup)
+    restore = sub.add_parser("restore", help="replace the database and files with a backup's")
+    restore.add_argument("source")
+    restore.add_argument("--yes", action="store_true", help="confirm: everything is replaced")
+    restore.set_defaults(func=cmd_restore)
     return parser
 
 

@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from app.accounts import models as accounts_models
 from app.audit import models as audit_models
+from app.core import ratelimit as ratelimit_models
 from app.matching import models as matching_models
 from app.mous import models as mous_models
 from app.proposals import models as proposals_models
@@ -21,6 +22,7 @@ __all__ = [
     "metadata",
     "mous_models",
     "proposals_models",
+    "ratelimit_models",
     "reviews_models",
     "rfps_models",
     "schools_models",

@@ -1,13 +1,16 @@
 """Annotated dependencies every router uses: the session and the caller."""
 
 from collections.abc import Callable
-from typing import Annotated
+from datetime import timedelta
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
 from app.accounts.models import Role, User
+from app.core import ratelimit
+from app.core.config import get_settings
 from app.core.db import get_session
 from app.core.errors import Forbidden, Unauthorized
 from app.core.security import decode_access_token
@@ -59,6 +62,33 @@ def require_roles(*roles: Role) -> Callable[[User], User]:
 
     return _check
 
+
+def client_address(request: Request) -> str:
+    # Behind a proxy, uvicorn (run with proxy headers) has already put the client here.
+    return request.client.host if request.client else "unknown"
+
+
+def _limited(name: str, per: timedelta, limit: Callable[[], int], what: str) -> Callable[..., None]:
+    def _check(request: Request, session: SessionDep) -> None:
+        ratelimit.hit(session, f"{name}:{client_address(request)}", limit(), per, what)
+
+    return _check
+
+
+LoginRateLimit = Depends(
+    _limited(
+        "login",
+        timedelta(minutes=1),
+        lambda: get_settings().login_rate_per_minute,
+        "sign-in attempts",
+    )
+)
+SignupRateLimit = Depends(
+    _limited("signup", timedelta(hours=1), lambda: get_settings().signup_rate_per_hour, "sign-ups")
+)
+RATE_LIMITED: dict[int | str, dict[str, Any]] = {
+    429: {"description": "Too many attempts from this network; see Retry-After"}
+}
 
 StaffUser = Annotated[User, Depends(require_roles(Role.agency_staff))]
 AdminUser = Annotated[User, Depends(require_roles(Role.platform_admin))]

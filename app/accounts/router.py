@@ -20,12 +20,18 @@ from app.core.config import get_settings
 from app.core.errors import NotFound
 from app.core.pagination import Page, PageDep, paginate
 from app.core.security import create_access_token
-from app.deps import CurrentUser, SessionDep
+from app.deps import RATE_LIMITED, CurrentUser, LoginRateLimit, SessionDep, SignupRateLimit
 
 router = APIRouter(prefix="/api/v1")
 
 
-@router.post("/auth/token", response_model=Token, tags=["auth"])
+@router.post(
+    "/auth/token",
+    response_model=Token,
+    tags=["auth"],
+    dependencies=[LoginRateLimit],
+    responses={**RATE_LIMITED, 401: {"description": "Incorrect email or password"}},
+)
 def login(session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
     user = service.authenticate(session=session, email=form.username, password=form.password)
     minutes = get_settings().access_token_minutes
@@ -85,6 +91,8 @@ def create_staff(
     response_model=OrganizationRead,
     status_code=status.HTTP_201_CREATED,
     tags=["organizations"],
+    dependencies=[SignupRateLimit],
+    responses=RATE_LIMITED,
 )
 def sign_up(session: SessionDep, body: OrganizationSignUp) -> OrganizationRead:
     organization = service.sign_up_organization(session=session, data=body)

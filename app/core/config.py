@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     invite_token_hours: int = 72
     login_max_failures: int = 5
     login_window_minutes: int = 15
+    login_rate_per_minute: int = 60  # per client address, whatever the account
+    signup_rate_per_hour: int = 20
+    max_json_kb: int = 1024
     db_pool_size: int = 20
     db_max_overflow: int = 20
     pdf_workers: int = 2
@@ -52,6 +55,10 @@ class Settings(BaseSettings):
     def files_dir(self) -> Path:
         assert self.storage_dir is not None
         return self.storage_dir
+
+    @property
+    def max_json_bytes(self) -> int:
+        return self.max_json_kb * 1024
 
     @property
     def max_upload_bytes(self) -> int:

@@ -8,6 +8,7 @@ import uuid
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.config import get_settings
 from app.core.errors import problem
 from app.core.logging import request_id_var
 
@@ -25,6 +26,21 @@ SECURITY_HEADERS = {
         "frame-ancestors 'none'"
     ),
 }
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+# Uploads stream a file and enforce their own limit on it; the rest is JSON and small.
+_UPLOAD_PATH = re.compile(r"^/api/v1/(proposals/[^/]+/attachments|agencies/[^/]+/schools/import)$")
+
+
+def body_limit(scope: Scope) -> int:
+    settings = get_settings()
+    if scope.get("method") == "POST" and _UPLOAD_PATH.match(scope.get("path", "")):
+        return settings.max_upload_bytes + 1024 * 1024
+    return settings.max_json_bytes
 
 
 class RequestContextMiddleware:
@@ -52,8 +68,28 @@ class RequestContextMiddleware:
                     headers.setdefault(name, value)
             await send(message)
 
+        limit = body_limit(scope)
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        received = {"bytes": 0}
+
+        async def limited_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                received["bytes"] += len(message.get("body", b""))
+                if received["bytes"] > limit:
+                    raise _BodyTooLarge
+            return message
+
         try:
-            await self.app(scope, receive, send_wrapper)
+            if declared.isdigit() and int(declared) > limit:
+                raise _BodyTooLarge
+            await self.app(scope, limited_receive, send_wrapper)
+        except _BodyTooLarge:
+            if not started["sent"]:
+                response = problem(
+                    413, f"The request body is larger than this endpoint accepts ({limit} bytes)."
+                )
+                await response(scope, receive, send_wrapper)
         except Exception:
             # Handled here rather than in Starlette's outermost error middleware so the log
             # line and the problem body still carry this request's id.

@@ -7,13 +7,17 @@ size limit, at a part too many, or at a field too large, so a hostile body costs
 import hashlib
 import zipfile
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import Request
 
+from app.core.config import get_settings
 from app.core.errors import PayloadTooLarge, ProblemError, Unprocessable, UnsupportedMediaType
+from app.core.storage import get_storage
 
 MAX_PARTS = 4
 MAX_FIELD_BYTES = 1024
@@ -155,6 +159,23 @@ async def receive_file(
         declared_type=collector.declared_type,
         fields=collector.fields,
     )
+
+
+@asynccontextmanager
+async def upload_from(request: Request) -> AsyncIterator[UploadedFile]:
+    """The request's file, streamed to a temporary file that is gone when the block ends
+    (moved into storage by then, or discarded)."""
+    limit = get_settings().max_upload_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
+        raise PayloadTooLarge(f"The file is larger than the {limit // (1024 * 1024)} MB limit.")
+    temp = get_storage().temp_path()
+    try:
+        yield await receive_file(
+            request.stream(), request.headers.get("content-type", ""), temp, max_bytes=limit
+        )
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 def _discard(collector: _Collector, temp: Path) -> None:

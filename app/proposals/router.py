@@ -5,11 +5,9 @@ from fastapi import APIRouter, Header, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
-from app.core.config import get_settings
-from app.core.errors import PayloadTooLarge
 from app.core.pagination import Page
 from app.core.storage import get_storage
-from app.core.uploads import receive_file
+from app.core.uploads import upload_from
 from app.deps import CurrentUser, SessionDep
 from app.proposals import service
 from app.proposals.models import ProposalStatus
@@ -114,18 +112,10 @@ def save_section(
 async def upload_attachment(
     request: Request, session: SessionDep, user: CurrentUser, proposal_id: str
 ) -> AttachmentRead:
-    # Refuse before reading a byte when we can: wrong caller, closed RFP, declared size too big.
+    # Refuse a wrong caller before reading a byte of the body.
     await run_in_threadpool(service.get_own, session=session, user=user, proposal_id=proposal_id)
     session.rollback()  # release the read transaction (SQLite holds a lock for it)
-    limit = get_settings().max_upload_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
-        raise PayloadTooLarge(f"The file is larger than the {limit // (1024 * 1024)} MB limit.")
-    temp = get_storage().temp_path()
-    try:
-        upload = await receive_file(
-            request.stream(), request.headers.get("content-type", ""), temp, max_bytes=limit
-        )
+    async with upload_from(request) as upload:
         attachment = await run_in_threadpool(
             service.add_attachment,
             session=session,
@@ -133,8 +123,6 @@ async def upload_attachment(
             proposal_id=proposal_id,
             upload=upload,
         )
-    finally:
-        temp.unlink(missing_ok=True)
     return AttachmentRead.model_validate(attachment, from_attributes=True)
 
 

@@ -1,11 +1,8 @@
 from fastapi import APIRouter, Request, status
 from fastapi.concurrency import run_in_threadpool
 
-from app.core.config import get_settings
-from app.core.errors import PayloadTooLarge
 from app.core.pagination import Page
-from app.core.storage import get_storage
-from app.core.uploads import receive_file
+from app.core.uploads import upload_from
 from app.deps import CurrentUser, SessionDep
 from app.schools import service
 from app.schools.schemas import (
@@ -55,25 +52,17 @@ def list_schools(session: SessionDep, user: CurrentUser, agency_id: str) -> Page
 
 
 @router.post(
-    "/agencies/{agency_id}/schools/import", response_model=ImportResult, openapi_extra=CSV_BODY
+    "/agencies/{agency_id}/schools/import",
+    response_model=ImportResult,
+    openapi_extra=CSV_BODY,
 )
 async def import_schools(
     request: Request, session: SessionDep, user: CurrentUser, agency_id: str
 ) -> ImportResult:
     await run_in_threadpool(service.district_of, session, user, agency_id)
     session.rollback()
-    limit = get_settings().max_upload_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
-        raise PayloadTooLarge(f"The file is larger than the {limit // (1024 * 1024)} MB limit.")
-    temp = get_storage().temp_path()
-    try:
-        upload = await receive_file(
-            request.stream(), request.headers.get("content-type", ""), temp, max_bytes=limit
-        )
+    async with upload_from(request) as upload:
         data = upload.path.read_bytes()
-    finally:
-        temp.unlink(missing_ok=True)
     return await run_in_threadpool(
         service.import_schools, session=session, actor=user, agency_id=agency_id, data=data
     )

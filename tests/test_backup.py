@@ -1,0 +1,73 @@
+"""backup then restore keeps every row and every stored file."""
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import text
+
+from app.all_models import metadata
+from app.core.config import get_settings
+from app.core.db import get_engine
+from tests.support import Api, published_rfp, submitted_proposal
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        check=False,
+        timeout=300,
+    )
+
+
+def _snapshot() -> tuple[dict[str, int], dict[str, str]]:
+    with get_engine().connect() as conn:
+        rows = {
+            t.name: int(conn.execute(text(f"SELECT count(*) FROM {t.name}")).scalar_one())  # noqa: S608
+            for t in metadata.sorted_tables
+        }  # noqa: S608
+    root = get_settings().files_dir
+    files = {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in root.rglob("*")
+        if p.is_file() and p.relative_to(root).parts[0] != "tmp"
+    }
+    return rows, files
+
+
+def test_backup_restore_round_trip(api: Api, tmp_path: Path) -> None:
+    staff = api.staff()
+    rfp = published_rfp(api, staff)
+    partner = api.partner()
+    proposal = submitted_proposal(api, partner, rfp)
+    api.client.get(f"/api/v1/rfps/{rfp['id']}/document.pdf")  # a rendered file too
+    before = _snapshot()
+    assert before[0]["proposal_versions"] == 1 and before[1]
+    dest = tmp_path / "backup"
+    made = _cli("backup", str(dest))
+    assert made.returncode == 0, made.stderr
+    assert (dest / "manifest.json").is_file()
+    assert _cli("backup", str(dest)).returncode == 1  # never overwrites a backup
+
+    # Lose data: rows and files.
+    with get_engine().begin() as conn:
+        conn.execute(text("DELETE FROM proposal_versions"))
+    for path in get_settings().files_dir.rglob("*"):
+        if path.is_file():
+            path.unlink()
+    assert _snapshot() != before
+
+    assert _cli("restore", str(dest)).returncode == 2  # asks for --yes
+    restored = _cli("restore", str(dest), "--yes")
+    assert restored.returncode == 0, restored.stderr
+    get_engine().dispose()
+    assert _snapshot() == before
+    versions = api.client.get(
+        f"/api/v1/proposals/{proposal['id']}/versions", headers=partner.headers
+    )
+    assert [v["receipt"] for v in versions.json()["items"]] == [proposal["receipt"]]
