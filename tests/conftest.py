@@ -7,11 +7,7 @@ network instead of the in-process app, so nothing may live in one worker's memor
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,7 +28,7 @@ from app.all_models import metadata  # noqa: E402
 from app.core.config import get_settings  # noqa: E402
 from app.core.db import get_engine  # noqa: E402
 from app.core.migrate import upgrade_to_head  # noqa: E402
-from tests.support import Api  # noqa: E402
+from tests.support import Api, start_server  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -74,31 +70,10 @@ def live_server(database: None) -> Iterator[str | None]:
     if not workers:
         yield None
         return
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    log = (_TMP / "server.log").open("w")
-    server = subprocess.Popen(  # noqa: S603 - our own command line
-        [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", workers],
-        env=os.environ.copy(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    else:
-        server.kill()
-        raise RuntimeError(f"the server did not start; see {_TMP / 'server.log'}")
+    server, base = start_server(int(workers), _TMP / "server.log")
     yield base
     server.terminate()
     server.wait(timeout=30)
-    log.close()
 
 
 @pytest.fixture

@@ -1,7 +1,13 @@
 """Helpers that drive the public HTTP API the way a client would."""
 
 import itertools
+import os
+import socket
+import subprocess
+import sys
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,6 +18,37 @@ from app.core.db import get_engine
 
 PASSWORD = "correct-horse-battery"
 _counter = itertools.count(1)
+
+
+def start_server(
+    workers: int, log_path: Path, port: int | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`python -m app serve` in a child process on this test run's database and files."""
+    if port is None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+    log = log_path.open("ab")
+    server = subprocess.Popen(  # noqa: S603 - our own command line
+        [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(workers)],
+        env=os.environ.copy(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    log.close()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return server, base
+        except httpx.HTTPError:
+            pass
+        if server.poll() is not None:
+            break
+        time.sleep(0.3)
+    server.kill()
+    raise RuntimeError(f"the server did not start; see {log_path}")
 
 
 def unique(prefix: str) -> str:
