@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
+from starlette.requests import Request
 
 from app.core.config import get_settings
 
@@ -98,11 +99,22 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         # SQLite fails a deferred transaction that read before another writer committed
         # instead of waiting; taking the write lock up front makes writers queue instead.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Read-only requests need no lock: in WAL mode they read alongside the writer.
+        read_only = conn.get_execution_options().get("read_only", False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def get_session() -> Iterator[Session]:
-    with Session(get_engine(), expire_on_commit=False) as session:
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@lru_cache
+def _read_engine() -> Engine:
+    return get_engine().execution_options(read_only=True)
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    engine = _read_engine() if request.method in SAFE_METHODS else get_engine()
+    with Session(engine, expire_on_commit=False) as session:
         yield session
 
 
