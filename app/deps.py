@@ -11,7 +11,7 @@ from sqlmodel import Session
 from app.accounts.models import Role, User
 from app.core import ratelimit
 from app.core.config import get_settings
-from app.core.db import get_session
+from app.core.db import get_engine, get_session, read_session
 from app.core.errors import Forbidden, Unauthorized
 from app.core.security import decode_access_token
 
@@ -20,22 +20,25 @@ SessionDep = Annotated[Session, Depends(get_session)]
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def _user_from_token(session: Session, token: str | None) -> User | None:
+def _user_from_token(token: str | None) -> User | None:
     if not token:
         return None
     user_id = decode_access_token(token)
     if user_id is None:
         raise Unauthorized("The access token is invalid or has expired.")
-    user = session.get(User, user_id)
+    # A short read of its own: on SQLite, a request's write transaction must not begin in a
+    # dependency and wait there for the endpoint's thread while other requests queue for it.
+    with read_session() as session:
+        user = session.get(User, user_id)
     if user is None or not user.is_active:
         raise Unauthorized("The access token is invalid or has expired.")
     return user
 
 
 def get_optional_user(
-    request: Request, session: SessionDep, token: Annotated[str | None, Depends(_bearer)]
+    request: Request, token: Annotated[str | None, Depends(_bearer)]
 ) -> User | None:
-    user = _user_from_token(session, token)
+    user = _user_from_token(token)
     if user is None:
         # The web pages authenticate with a server-side session cookie instead.
         user = getattr(request.state, "web_user", None)
@@ -69,8 +72,10 @@ def client_address(request: Request) -> str:
 
 
 def _limited(name: str, per: timedelta, limit: Callable[[], int], what: str) -> Callable[..., None]:
-    def _check(request: Request, session: SessionDep) -> None:
-        ratelimit.hit(session, f"{name}:{client_address(request)}", limit(), per, what)
+    def _check(request: Request) -> None:
+        # Its own session and transaction, committed here: the endpoint's work starts afresh.
+        with Session(get_engine(), expire_on_commit=False) as session:
+            ratelimit.hit(session, f"{name}:{client_address(request)}", limit(), per, what)
 
     return _check
 

@@ -112,9 +112,21 @@ def _read_engine() -> Engine:
     return get_engine().execution_options(read_only=True)
 
 
+def read_session() -> Session:
+    return Session(_read_engine(), expire_on_commit=False)
+
+
+def _read_after_commit(session: Session) -> None:
+    # What a request reads after its commit (to answer) must not take SQLite's write lock:
+    # the lock would be held until the session closes, in a thread the request may wait for.
+    session.bind = _read_engine()
+
+
 def get_session(request: Request) -> Iterator[Session]:
     engine = _read_engine() if request.method in SAFE_METHODS else get_engine()
     with Session(engine, expire_on_commit=False) as session:
+        if engine.dialect.name == "sqlite":
+            event.listen(session, "after_commit", _read_after_commit)
         yield session
 
 
