@@ -94,7 +94,9 @@ def service(env: dict[str, str], workers: int) -> Iterator[str]:
     port = free_port()
     log = Path(env["DATA_DIR"]) / "server.log"
     python = sys.executable
-    subprocess.run([python, "-m", "app", "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [python, "-m", "app", "migrate"], env=env, cwd=ROOT, check=True, capture_output=True
+    )
     subprocess.run(
         [
             python,
