@@ -35,14 +35,8 @@ def _user_from_token(token: str | None) -> User | None:
     return user
 
 
-def get_optional_user(
-    request: Request, token: Annotated[str | None, Depends(_bearer)]
-) -> User | None:
-    user = _user_from_token(token)
-    if user is None:
-        # The web pages authenticate with a server-side session cookie instead.
-        user = getattr(request.state, "web_user", None)
-    return user
+def get_optional_user(token: Annotated[str | None, Depends(_bearer)]) -> User | None:
+    return _user_from_token(token)
 
 
 def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:

@@ -6,11 +6,12 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from app.accounts.router import router as accounts_router
 from app.audit.router import router as audit_router
-from app.core import documents
+from app.core import documents, errors
 from app.core.config import get_settings
 from app.core.db import get_engine
 from app.core.errors import install_error_handlers, problem
@@ -25,6 +26,8 @@ from app.rfps.router import router as rfps_router
 from app.rfps.templates import all_templates
 from app.schools.router import router as schools_router
 from app.self_audit.router import router as self_audit_router
+from app.web.router import error_page as web_error_page
+from app.web.router import router as web_router
 
 
 @asynccontextmanager
@@ -63,6 +66,9 @@ def create_app() -> FastAPI:
     app.include_router(schools_router)
     app.include_router(matching_router)
     app.include_router(mous_router)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=documents.STATIC_DIR), name="static")
+    errors.html_error_renderer = web_error_page
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

@@ -1,13 +1,13 @@
 """Every error leaves the service as RFC 9457 problem+json, never as a stack trace."""
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeAlias
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -127,9 +127,22 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+# The web pages register a renderer so their errors are pages, not JSON.
+HtmlErrorRenderer: TypeAlias = Callable[[Request, int, str], Response]
+html_error_renderer: HtmlErrorRenderer | None = None
+
+
+def _wants_page(request: Request) -> bool:
+    return html_error_renderer is not None and not request.url.path.startswith(
+        ("/api/", "/static/", "/healthz", "/readyz")
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
-    async def _domain(_request: Request, exc: ProblemError) -> JSONResponse:
+    async def _domain(request: Request, exc: ProblemError) -> Response:
+        if _wants_page(request) and html_error_renderer is not None:
+            return html_error_renderer(request, exc.status, exc.detail)
         return problem(
             exc.status, exc.detail, slug=exc.slug, errors=exc.errors, headers=exc.headers
         )
@@ -149,8 +162,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(422, "; ".join(str(e["msg"]) for e in errors), errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        if _wants_page(request) and html_error_renderer is not None:
+            return html_error_renderer(request, exc.status_code, detail)
         return problem(exc.status_code, detail, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(OperationalError)

@@ -1,0 +1,273 @@
+"""Server-rendered pages (U.S. Web Design System), calling the same services as the API."""
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+
+from app.accounts import service as accounts_service
+from app.accounts.models import Role, User
+from app.accounts.schemas import OrganizationSignUp
+from app.core.documents import APP_DIR, FILE_KINDS, format_when
+from app.core.errors import Forbidden, ProblemError
+from app.core.pagination import PageParams
+from app.core.reference import US_STATES
+from app.deps import SessionDep
+from app.reviews import service as review_service
+from app.rfps import service as rfp_service
+from app.rfps.models import RfpStatus
+from app.web import sessions
+from scoring.matching import NEEDS_AREA_TITLES
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=APP_DIR / "templates" / "web")
+templates.env.filters["when"] = format_when
+templates.env.filters["file_kind"] = lambda ct: FILE_KINDS.get(ct, ct)
+templates.env.filters["needs_title"] = lambda key: NEEDS_AREA_TITLES.get(key, key)
+PAGE_SIZE = 20
+ORGANIZATION_KINDS = {
+    "nonprofit": "Non-profit organization",
+    "school_management_org": "School or charter management organization",
+    "supporting_partner": "Supporting partner",
+    "local_funder": "Local funder",
+    "university": "University",
+    "union": "Union",
+    "district_unit": "District's internal unit",
+    "other": "Other",
+}
+
+
+def web_user(request: Request) -> User | None:
+    found = sessions.current(request)
+    return found[0] if found else None
+
+
+WebUser = Annotated[User | None, Depends(web_user)]
+
+
+def page(
+    request: Request, user: User | None, name: str, context: dict[str, Any], status: int = 200
+) -> HTMLResponse:
+    token = sessions.csrf_token(request)
+    response = templates.TemplateResponse(
+        request, name, {**context, "user": user, "csrf_token": token}, status_code=status
+    )
+    sessions.remember_csrf(request, response, token)
+    return response
+
+
+def require_csrf(request: Request, csrf_token: Annotated[str, Form()] = "") -> None:
+    if not sessions.csrf_matches(request, csrf_token):
+        raise Forbidden(
+            "This form has expired or did not come from this site. Reload the page and try again.",
+            slug="csrf-failed",
+        )
+
+
+Csrf = Depends(require_csrf)
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    page_number: Annotated[int, Query(alias="page", ge=1)] = 1,
+) -> HTMLResponse:
+    params = PageParams(limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE)
+    rfps, total = rfp_service.list_rfps(
+        session=session, user=None, status=RfpStatus.published, page=params
+    )
+    pages = max(1, -(-total // PAGE_SIZE))
+    return page(
+        request,
+        user,
+        "home.html",
+        {"rfps": rfps, "total": total, "page": page_number, "pages": pages},
+    )
+
+
+@router.get("/rfps/{rfp_id}", response_class=HTMLResponse)
+def rfp_page(request: Request, session: SessionDep, user: WebUser, rfp_id: str) -> HTMLResponse:
+    rfp = rfp_service.get_visible(session=session, user=user, rfp_id=rfp_id)
+    return page(
+        request,
+        user,
+        "rfp.html",
+        {
+            "rfp": rfp_service.read_one(session, rfp),
+            "addenda": rfp_service.list_addenda(session=session, rfp=rfp),
+            "questions": [
+                q for q, _ in rfp_service.list_questions(session=session, user=None, rfp=rfp)
+            ],
+        },
+    )
+
+
+@router.get("/preferred-providers", response_class=HTMLResponse)
+def providers_page(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    state: Annotated[str | None, Query(max_length=3)] = None,
+) -> HTMLResponse:
+    chosen = state.upper() if state and state.upper() in US_STATES else None
+    items, total = review_service.preferred_providers(
+        session=session, state=chosen, limit=200, offset=0
+    )
+    return page(
+        request,
+        user,
+        "providers.html",
+        {"providers": items, "total": total, "state": chosen, "states": sorted(US_STATES)},
+    )
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+def sign_in_form(request: Request, user: WebUser, next: str = "/dashboard") -> HTMLResponse:
+    return page(
+        request, user, "sign_in.html", {"next": _safe_next(next), "email": "", "error": None}
+    )
+
+
+def _safe_next(target: str) -> str:
+    # Only paths on this site: never an open redirect.
+    return target if target.startswith("/") and not target.startswith("//") else "/dashboard"
+
+
+@router.post("/sign-in", response_class=HTMLResponse, dependencies=[Csrf])
+def sign_in(
+    request: Request,
+    session: SessionDep,
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/dashboard",
+) -> Response:
+    try:
+        user = accounts_service.authenticate(session=session, email=email, password=password)
+    except ProblemError as exc:
+        return page(
+            request,
+            None,
+            "sign_in.html",
+            {"next": _safe_next(next), "email": email, "error": exc.detail},
+            status=exc.status,
+        )
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    sessions.start(response, user)
+    return response
+
+
+@router.post("/sign-out", dependencies=[Csrf])
+def sign_out(request: Request) -> Response:
+    response = RedirectResponse("/", status_code=303)
+    sessions.end(request, response)
+    return response
+
+
+@router.get("/sign-up", response_class=HTMLResponse)
+def sign_up_form(request: Request, user: WebUser) -> HTMLResponse:
+    return page(
+        request,
+        user,
+        "sign_up.html",
+        {"values": {}, "errors": {}, "kinds": ORGANIZATION_KINDS, "states": sorted(US_STATES)},
+    )
+
+
+@router.post("/sign-up", response_class=HTMLResponse, dependencies=[Csrf])
+async def sign_up(request: Request, session: SessionDep) -> Response:
+    form = await request.form()
+    values: dict[str, Any] = {
+        k: v for k, v in form.items() if k != "csrf_token" and isinstance(v, str)
+    }
+    values["states"] = [v for v in form.getlist("states") if isinstance(v, str)]
+    errors: dict[str, str] = {}
+    try:
+        data = OrganizationSignUp.model_validate({k: v for k, v in values.items() if v != ""})
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "form"
+            errors.setdefault(field, error["msg"].removeprefix("Value error, "))
+    if errors:
+        return page(
+            request,
+            None,
+            "sign_up.html",
+            {
+                "values": values,
+                "errors": errors,
+                "kinds": ORGANIZATION_KINDS,
+                "states": sorted(US_STATES),
+            },
+            status=422,
+        )
+    try:
+        await run_in_threadpool(accounts_service.sign_up_organization, session=session, data=data)
+        user = await run_in_threadpool(
+            accounts_service.authenticate,
+            session=session,
+            email=str(data.email),
+            password=data.password,
+        )
+    except ProblemError as exc:
+        errors["email" if exc.status == 409 else "form"] = exc.detail
+        return page(
+            request,
+            None,
+            "sign_up.html",
+            {
+                "values": values,
+                "errors": errors,
+                "kinds": ORGANIZATION_KINDS,
+                "states": sorted(US_STATES),
+            },
+            status=exc.status,
+        )
+    response = RedirectResponse("/dashboard", status_code=303)
+    sessions.start(response, user)
+    return response
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard(request: Request, session: SessionDep, user: WebUser) -> Response:
+    if user is None:
+        return RedirectResponse(f"/sign-in?next={quote('/dashboard')}", status_code=303)
+    context: dict[str, Any] = {"role": user.role}
+    if user.role == Role.agency_staff:
+        rfps, _ = rfp_service.list_rfps(
+            session=session, user=user, status=None, page=PageParams(limit=200)
+        )
+        context["rfps"] = [r for r in rfps if r.agency_id == user.agency_id]
+    elif user.role == Role.reviewer:
+        context["assignments"] = review_service.my_assignments(session=session, actor=user)
+    elif user.role == Role.partner and user.organization_id:
+        context["organization"] = accounts_service.get_organization(
+            session=session, user=user, organization_id=user.organization_id
+        )
+        rfps, _ = rfp_service.list_rfps(
+            session=session, user=None, status=RfpStatus.published, page=PageParams(limit=200)
+        )
+        context["open_rfps"] = rfps
+    return page(request, user, "dashboard.html", context)
+
+
+def error_page(request: Request, status: int, detail: str) -> HTMLResponse:
+    """Errors on the web pages are pages too (the JSON API answers problem+json)."""
+    titles = {
+        401: "Please sign in",
+        403: "Not allowed",
+        404: "Page not found",
+        409: "Not possible now",
+    }
+    return page(
+        request,
+        web_user(request),
+        "error.html",
+        {"title": titles.get(status, "Something went wrong"), "detail": detail, "status": status},
+        status=status,
+    )

@@ -1,0 +1,90 @@
+"""Server-side sessions for the web pages, and the CSRF token every form carries."""
+
+import hmac
+import secrets
+from datetime import timedelta
+
+from fastapi import Request, Response
+from sqlmodel import Session, col, delete
+
+from app.accounts.models import User
+from app.core.config import get_settings
+from app.core.db import get_engine, read_session, utcnow
+from app.core.security import token_digest
+from app.web.models import WebSession
+
+COOKIE = "lpp_session"
+LIFETIME = timedelta(hours=8)
+
+
+def start(response: Response, user: User) -> None:
+    token = secrets.token_urlsafe(32)
+    with Session(get_engine()) as session:
+        session.add(
+            WebSession(
+                token_digest=token_digest(token),
+                user_id=user.id,
+                expires_at=utcnow() + LIFETIME,
+            )
+        )
+        session.commit()
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=int(LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=get_settings().environment == "production",
+        path="/",
+    )
+
+
+def end(request: Request, response: Response) -> None:
+    token = request.cookies.get(COOKIE)
+    if token:
+        with Session(get_engine()) as session:
+            session.execute(
+                delete(WebSession).where(col(WebSession.token_digest) == token_digest(token))
+            )
+            session.commit()
+    response.delete_cookie(COOKIE, path="/")
+
+
+def current(request: Request) -> tuple[User, WebSession] | None:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    with read_session() as session:
+        web = session.get(WebSession, token_digest(token))
+        if web is None or web.expires_at <= utcnow():
+            return None
+        user = session.get(User, web.user_id)
+        if user is None or not user.is_active:
+            return None
+        return user, web
+
+
+# Double-submit CSRF protection: a random value in a SameSite cookie and in every form;
+# another site can make a browser post a form but can neither read nor set the cookie.
+CSRF_COOKIE = "lpp_csrf"
+
+
+def csrf_token(request: Request) -> str:
+    return request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+
+
+def remember_csrf(request: Request, response: Response, token: str) -> None:
+    if request.cookies.get(CSRF_COOKIE) != token:
+        response.set_cookie(
+            CSRF_COOKIE,
+            token,
+            httponly=True,
+            samesite="lax",
+            secure=get_settings().environment == "production",
+            path="/",
+        )
+
+
+def csrf_matches(request: Request, submitted: str | None) -> bool:
+    cookie = request.cookies.get(CSRF_COOKIE)
+    return bool(cookie and submitted and hmac.compare_digest(cookie, submitted))
