@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SqlTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.logging import request_id_var
@@ -167,6 +168,16 @@ def install_error_handlers(app: FastAPI) -> None:
         if _wants_page(request) and html_error_renderer is not None:
             return html_error_renderer(request, exc.status_code, detail)
         return problem(exc.status_code, detail, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(SqlTimeoutError)
+    async def _pool_exhausted(_request: Request, exc: SqlTimeoutError) -> JSONResponse:
+        logger.error("no database connection free within the pool timeout")
+        return problem(
+            503,
+            "The service is very busy. Please try again in a moment.",
+            slug="service-unavailable",
+            headers={"Retry-After": "2"},
+        )
 
     @app.exception_handler(OperationalError)
     async def _database_down(_request: Request, exc: OperationalError) -> JSONResponse:
