@@ -188,6 +188,9 @@ def bare_service(workers: int) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 # --- seeding through the API ---------------------------------------------------------------

@@ -12,6 +12,20 @@ request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 _SECRET_KEYS = ("password", "token", "secret", "authorization", "cookie")
 
 
+_base_factory = logging.getLogRecordFactory()
+
+
+def _record_with_request_id(*args: object, **kwargs: object) -> logging.LogRecord:
+    # Stamp the id when the record is made: by the time a handler formats it, the request
+    # (and its context) may be over.
+    record = _base_factory(*args, **kwargs)
+    record.request_id = request_id_var.get()
+    return record
+
+
+logging.setLogRecordFactory(_record_with_request_id)
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
@@ -20,7 +34,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        rid = request_id_var.get()
+        rid = getattr(record, "request_id", None) or request_id_var.get()
         if rid:
             entry["request_id"] = rid
         extra = getattr(record, "fields", None)
