@@ -275,15 +275,17 @@ def _is_draft(mou: Mou, number: int) -> bool:
 def document_pdf(
     *, session: Session, mou: Mou, number: int | None = None
 ) -> tuple[bytes, int, bool]:
-    version = version_of(session, mou, number)
-    draft = _is_draft(mou, version.number)
-    key = f"documents/mous/{mou.id}/v{version.number}-{'draft' if draft else 'executed'}.pdf"
+    wanted = number or mou.current_version
+    if not 1 <= wanted <= mou.current_version:
+        raise NotFound(f"Version {wanted}")
+    draft = _is_draft(mou, wanted)
+    key = f"documents/mous/{mou.id}/v{wanted}-{'draft' if draft else 'executed'}.pdf"
     storage = get_storage()
-    cached = storage.read(key)
+    cached = storage.read(key)  # versions are immutable, so a stored rendering stays right
     if cached is None:
-        cached = render(mou, version, draft)
+        cached = render(mou, version_of(session, mou, wanted), draft)
         storage.write(key, cached)
-    return cached, version.number, draft
+    return cached, wanted, draft
 
 
 def render_context(mou: Mou, version: MouVersion, draft: bool) -> dict[str, Any]:
