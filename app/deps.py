@@ -1,10 +1,13 @@
 """Annotated dependencies every router uses: the session and the caller."""
 
+import functools
+import inspect
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
@@ -93,3 +96,30 @@ StaffUser = Annotated[User, Depends(require_roles(Role.agency_staff))]
 AdminUser = Annotated[User, Depends(require_roles(Role.platform_admin))]
 PartnerUser = Annotated[User, Depends(require_roles(Role.partner))]
 ReviewerUser = Annotated[User, Depends(require_roles(Role.reviewer))]
+
+
+class SessionClosingRoute(APIRoute):
+    """Closes the request's session as soon as a sync endpoint returns, in its own thread.
+
+    FastAPI validates a sync endpoint's response in another pool thread before dependency
+    clean-up runs; a session still holding a connection across that wait lets a burst of
+    requests take every connection while every thread waits for one.
+    """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(endpoint):
+            endpoint = _closing_sessions(endpoint)
+        super().__init__(path, endpoint, **kwargs)
+
+
+def _closing_sessions(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(endpoint)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return endpoint(*args, **kwargs)
+        finally:
+            for value in kwargs.values():
+                if isinstance(value, Session):
+                    value.close()
+
+    return run

@@ -20,9 +20,16 @@ from app.core.config import get_settings
 from app.core.errors import NotFound
 from app.core.pagination import Page, PageDep, paginate
 from app.core.security import create_access_token
-from app.deps import RATE_LIMITED, CurrentUser, LoginRateLimit, SessionDep, SignupRateLimit
+from app.deps import (
+    RATE_LIMITED,
+    CurrentUser,
+    LoginRateLimit,
+    SessionClosingRoute,
+    SessionDep,
+    SignupRateLimit,
+)
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(route_class=SessionClosingRoute, prefix="/api/v1")
 
 
 @router.post(

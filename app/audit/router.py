@@ -9,9 +9,9 @@ from app.accounts.models import Role
 from app.audit.models import AuditEvent
 from app.core.errors import Forbidden
 from app.core.pagination import Page, PageDep, paginate
-from app.deps import CurrentUser, SessionDep
+from app.deps import CurrentUser, SessionClosingRoute, SessionDep
 
-router = APIRouter(prefix="/api/v1", tags=["audit"])
+router = APIRouter(route_class=SessionClosingRoute, prefix="/api/v1", tags=["audit"])
 
 
 class AuditEventRead(BaseModel):

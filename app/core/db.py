@@ -1,7 +1,7 @@
 """Engine, sessions and the column types every domain shares."""
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -122,12 +122,19 @@ def _read_after_commit(session: Session) -> None:
     session.bind = _read_engine()
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's session. An async dependency on purpose: its clean-up (which returns the
+    connection to the pool) then runs on the event loop. Run in the thread pool, it would
+    wait for a thread while holding a connection, and under load every thread can be
+    waiting for a connection: a deadlock until the pool times out."""
     engine = _read_engine() if request.method in SAFE_METHODS else get_engine()
-    with Session(engine, expire_on_commit=False) as session:
-        if engine.dialect.name == "sqlite":
-            event.listen(session, "after_commit", _read_after_commit)
+    session = Session(engine, expire_on_commit=False)
+    if engine.dialect.name == "sqlite":
+        event.listen(session, "after_commit", _read_after_commit)
+    try:
         yield session
+    finally:
+        session.close()
 
 
 def insert_ignoring_conflict(session: Session, model: Any, values: dict[str, Any]) -> None:

@@ -3,11 +3,11 @@ from typing import Annotated
 from fastapi import APIRouter, Body, status
 
 from app.core.pagination import Page
-from app.deps import CurrentUser, SessionDep
+from app.deps import CurrentUser, SessionClosingRoute, SessionDep
 from app.matching import service
 from app.matching.schemas import DeclineRequest, MatchingRunCreate, MatchingRunRead, MatchRead
 
-router = APIRouter(prefix="/api/v1", tags=["matching"])
+router = APIRouter(route_class=SessionClosingRoute, prefix="/api/v1", tags=["matching"])
 
 
 @router.post(

@@ -8,7 +8,7 @@ from fastapi.responses import FileResponse
 from app.core.pagination import Page
 from app.core.storage import get_storage
 from app.core.uploads import upload_from
-from app.deps import CurrentUser, SessionDep
+from app.deps import CurrentUser, SessionClosingRoute, SessionDep
 from app.proposals import service
 from app.proposals.models import ProposalStatus
 from app.proposals.schemas import (
@@ -20,7 +20,7 @@ from app.proposals.schemas import (
     VersionRead,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["proposals"])
+router = APIRouter(route_class=SessionClosingRoute, prefix="/api/v1", tags=["proposals"])
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 UPLOAD_BODY: dict[str, Any] = {

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response, status
 
 from app.core.pagination import Page, PageDep
-from app.deps import CurrentUser, SessionDep
+from app.deps import CurrentUser, SessionClosingRoute, SessionDep
 from app.reviews import service
 from app.reviews.models import Assignment
 from app.reviews.schemas import (
@@ -27,7 +27,7 @@ from app.reviews.schemas import (
     ScoresWrite,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["review"])
+router = APIRouter(route_class=SessionClosingRoute, prefix="/api/v1", tags=["review"])
 
 
 def _rows(assignments: list[Assignment]) -> Page[AssignmentRow]:

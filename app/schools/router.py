@@ -3,7 +3,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from app.core.pagination import Page
 from app.core.uploads import upload_from
-from app.deps import CurrentUser, SessionDep
+from app.deps import CurrentUser, SessionClosingRoute, SessionDep
 from app.schools import service
 from app.schools.schemas import (
     ClusterCreate,
@@ -14,7 +14,7 @@ from app.schools.schemas import (
     SchoolRead,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["schools and clusters"])
+router = APIRouter(route_class=SessionClosingRoute, prefix="/api/v1", tags=["schools and clusters"])
 
 CSV_BODY = {
     "requestBody": {

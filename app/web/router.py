@@ -16,14 +16,14 @@ from app.core.documents import APP_DIR, FILE_KINDS, format_when
 from app.core.errors import Forbidden, ProblemError
 from app.core.pagination import PageParams
 from app.core.reference import US_STATES
-from app.deps import SessionDep
+from app.deps import SessionClosingRoute, SessionDep
 from app.reviews import service as review_service
 from app.rfps import service as rfp_service
 from app.rfps.models import RfpStatus
 from app.web import sessions
 from scoring.matching import NEEDS_AREA_TITLES
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=SessionClosingRoute, include_in_schema=False)
 templates = Jinja2Templates(directory=APP_DIR / "templates" / "web")
 templates.env.filters["when"] = format_when
 templates.env.filters["file_kind"] = lambda ct: FILE_KINDS.get(ct, ct)
