@@ -102,7 +102,9 @@ def test_logs_are_json_with_request_ids_and_never_hold_a_password(
     with caplog.at_level(logging.DEBUG):
         client.post("/api/v1/auth/token", data={"username": "who@org.example", "password": secret})
         client.post("/api/v1/organizations", json={"name": "X", "kind": "bad", "password": secret})
-        client.post("/api/v1/auth/accept-invite", json={"invite_token": "x" * 20, "password": secret})
+        client.post(
+            "/api/v1/auth/accept-invite", json={"invite_token": "x" * 20, "password": secret}
+        )
     formatter = JsonFormatter()
     lines = [formatter.format(record) for record in caplog.records]
     assert all(secret not in line for line in lines)
