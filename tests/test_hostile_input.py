@@ -35,3 +35,20 @@ def test_sign_ups_are_rate_limited_per_address(api: Api) -> None:
         response = api.client.post("/api/v1/organizations", json={"name": f"Org {n}"})
         assert response.status_code == 422  # even refused attempts count
     assert_problem(api.client.post("/api/v1/organizations", json={"name": "One more"}), 429)
+
+
+def test_out_of_range_offset_and_nul_characters_are_422(api: Api) -> None:
+    assert_problem(api.client.get("/api/v1/rfps?offset=9223372036854775808"), 422)
+    body = {
+        "name": "A\u0000B",
+        "kind": "nonprofit",
+        "email": "nul@org.example",
+        "contact_name": "N",
+        "password": PASSWORD,
+    }
+    response = api.client.post("/api/v1/organizations", json=body)
+    from app.core.db import get_engine
+
+    # SQLite stores NUL like any character; PostgreSQL refuses it, and that is a 422.
+    expected = 422 if get_engine().dialect.name == "postgresql" else 201
+    assert response.status_code == expected, response.text

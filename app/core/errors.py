@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as SqlTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -168,6 +168,19 @@ def install_error_handlers(app: FastAPI) -> None:
         if _wants_page(request) and html_error_renderer is not None:
             return html_error_renderer(request, exc.status_code, detail)
         return problem(exc.status_code, detail, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(DataError)
+    async def _unstorable(_request: Request, exc: DataError) -> JSONResponse:
+        # Values the database refuses outright, such as a NUL character in text on
+        # PostgreSQL; the transaction was rolled back with the request's session.
+        logger.warning(
+            "database refused a value: %s", exc.orig.__class__.__name__ if exc.orig else exc
+        )
+        return problem(
+            422,
+            "A value cannot be stored: text may not contain NUL characters, and numbers "
+            "must be within range.",
+        )
 
     @app.exception_handler(SqlTimeoutError)
     async def _pool_exhausted(_request: Request, exc: SqlTimeoutError) -> JSONResponse:

@@ -24,7 +24,7 @@ class PageParams(BaseModel):
 
 def _page_params(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**62)] = 0,  # beyond a database integer: 422
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)
 
