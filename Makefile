@@ -41,5 +41,10 @@ format: install
 bench: install
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
+# The long property-based API run: many more examples, and every coverage case (tests/test_api_fuzz.py).
+fuzz: install
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} FUZZ_COVERAGE=all \
+		$(BIN)/python -m pytest tests/test_api_fuzz.py $(PYTEST_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

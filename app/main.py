@@ -17,6 +17,7 @@ from app.core.db import get_engine
 from app.core.errors import install_error_handlers, problem
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
+from app.core.openapi import install_openapi
 from app.core.storage import get_storage
 from app.matching.router import router as matching_router
 from app.mous.router import router as mous_router
@@ -56,6 +57,7 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(accounts_router)
     app.include_router(audit_router)

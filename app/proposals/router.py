@@ -5,6 +5,7 @@ from fastapi import APIRouter, Header, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
+from app.core.documents import FILE_KINDS
 from app.core.pagination import Page
 from app.core.storage import get_storage
 from app.core.uploads import upload_from
@@ -129,7 +130,12 @@ async def upload_attachment(
 @router.get(
     "/attachments/{attachment_id}",
     response_class=FileResponse,
-    responses={200: {"content": {"application/octet-stream": {}}, "description": "The file"}},
+    responses={
+        200: {
+            "content": {kind: {} for kind in FILE_KINDS},
+            "description": "The file, with the type found in its content at upload",
+        }
+    },
 )
 def download_attachment(session: SessionDep, user: CurrentUser, attachment_id: str) -> FileResponse:
     attachment = service.get_attachment_for_download(
