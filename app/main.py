@@ -27,7 +27,7 @@ from app.rfps.router import router as rfps_router
 from app.rfps.templates import all_templates
 from app.schools.router import router as schools_router
 from app.self_audit.router import router as self_audit_router
-from app.web.router import error_page as web_error_page
+from app.web.pages import error_page as web_error_page
 from app.web.router import router as web_router
 
 

@@ -147,6 +147,14 @@ def get_readable(*, session: Session, user: User, mou_id: str, lock: bool = Fals
     return mou
 
 
+def ids_for_matches(session: Session, match_ids: list[str]) -> dict[str, str]:
+    """Each match's MOU id, for matches that have one (callers have checked the matches)."""
+    if not match_ids:
+        return {}
+    rows = session.exec(select(Mou.match_id, Mou.id).where(col(Mou.match_id).in_(match_ids)))
+    return dict(rows.all())
+
+
 def _managed(session: Session, user: User, mou_id: str) -> Mou:
     mou = get_readable(session=session, user=user, mou_id=mou_id, lock=True)
     if not is_staff_of(user, mou.agency_id):

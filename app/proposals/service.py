@@ -537,6 +537,19 @@ def list_for_rfp(
     return [read(session=session, proposal=p, rfp=rfp, working_copy=False) for p in proposals], True
 
 
+def own_proposals(*, session: Session, user: User) -> list[tuple[Proposal, Rfp]]:
+    """The caller's organization's proposals, newest RFP deadline first."""
+    if user.role != Role.partner or user.organization_id is None:
+        return []
+    rows = session.exec(
+        select(Proposal, Rfp)
+        .join(Rfp, col(Rfp.id) == Proposal.rfp_id)
+        .where(Proposal.organization_id == user.organization_id)
+        .order_by(col(Rfp.submission_deadline).desc(), col(Proposal.id))
+    )
+    return [(p, r) for p, r in rows.all()]
+
+
 def _organization_names(session: Session, ids: Sequence[str]) -> dict[str, str]:
     rows = session.exec(
         select(Organization.id, Organization.name).where(col(Organization.id).in_(ids))

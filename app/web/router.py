@@ -3,32 +3,27 @@
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from app.accounts import service as accounts_service
-from app.accounts.models import Role, User
+from app.accounts.models import Role
 from app.accounts.schemas import OrganizationSignUp
-from app.core.documents import APP_DIR, FILE_KINDS, format_when
-from app.core.errors import Forbidden, ProblemError
+from app.core.errors import ProblemError
 from app.core.pagination import PageParams
 from app.core.reference import US_STATES
 from app.deps import SessionClosingRoute, SessionDep
+from app.proposals import service as proposal_service
 from app.reviews import service as review_service
+from app.rfps import policies as rfp_policies
 from app.rfps import service as rfp_service
 from app.rfps.models import RfpStatus
-from app.web import sessions
-from scoring.matching import NEEDS_AREA_TITLES
+from app.web import partner, sessions
+from app.web.pages import PAGE_SIZE, Csrf, WebUser, page
 
 router = APIRouter(route_class=SessionClosingRoute, include_in_schema=False)
-templates = Jinja2Templates(directory=APP_DIR / "templates" / "web")
-templates.env.filters["when"] = format_when
-templates.env.filters["file_kind"] = lambda ct: FILE_KINDS.get(ct, ct)
-templates.env.filters["needs_title"] = lambda key: NEEDS_AREA_TITLES.get(key, key)
-PAGE_SIZE = 20
 ORGANIZATION_KINDS = {
     "nonprofit": "Non-profit organization",
     "school_management_org": "School or charter management organization",
@@ -39,36 +34,6 @@ ORGANIZATION_KINDS = {
     "district_unit": "District's internal unit",
     "other": "Other",
 }
-
-
-def web_user(request: Request) -> User | None:
-    found = sessions.current(request)
-    return found[0] if found else None
-
-
-WebUser = Annotated[User | None, Depends(web_user)]
-
-
-def page(
-    request: Request, user: User | None, name: str, context: dict[str, Any], status: int = 200
-) -> HTMLResponse:
-    token = sessions.csrf_token(request)
-    response = templates.TemplateResponse(
-        request, name, {**context, "user": user, "csrf_token": token}, status_code=status
-    )
-    sessions.remember_csrf(request, response, token)
-    return response
-
-
-def require_csrf(request: Request, csrf_token: Annotated[str, Form()] = "") -> None:
-    if not sessions.csrf_matches(request, csrf_token):
-        raise Forbidden(
-            "This form has expired or did not come from this site. Reload the page and try again.",
-            slug="csrf-failed",
-        )
-
-
-Csrf = Depends(require_csrf)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -94,6 +59,16 @@ def home(
 @router.get("/rfps/{rfp_id}", response_class=HTMLResponse)
 def rfp_page(request: Request, session: SessionDep, user: WebUser, rfp_id: str) -> HTMLResponse:
     rfp = rfp_service.get_visible(session=session, user=user, rfp_id=rfp_id)
+    own = None
+    if user is not None and user.role == Role.partner:
+        own = next(
+            (
+                p
+                for p, _ in proposal_service.own_proposals(session=session, user=user)
+                if p.rfp_id == rfp.id
+            ),
+            None,
+        )
     return page(
         request,
         user,
@@ -104,7 +79,20 @@ def rfp_page(request: Request, session: SessionDep, user: WebUser, rfp_id: str) 
             "questions": [
                 q for q, _ in rfp_service.list_questions(session=session, user=None, rfp=rfp)
             ],
+            "open": rfp_service.is_open_for_submissions(rfp),
+            "own_proposal": own,
+            "manage": user is not None and rfp_policies.can_manage(user, rfp),
         },
+    )
+
+
+@router.get("/rfps/{rfp_id}/document.pdf")
+def rfp_document(session: SessionDep, user: WebUser, rfp_id: str) -> Response:
+    rfp = rfp_service.get_visible(session=session, user=user, rfp_id=rfp_id)
+    return Response(
+        rfp_service.document_pdf(session=session, rfp=rfp),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="rfp-{rfp.id}-v{rfp.version}.pdf"'},
     )
 
 
@@ -253,21 +241,8 @@ def dashboard(request: Request, session: SessionDep, user: WebUser) -> Response:
             session=session, user=None, status=RfpStatus.published, page=PageParams(limit=200)
         )
         context["open_rfps"] = rfps
+        context["proposals"] = proposal_service.own_proposals(session=session, user=user)
     return page(request, user, "dashboard.html", context)
 
 
-def error_page(request: Request, status: int, detail: str) -> HTMLResponse:
-    """Errors on the web pages are pages too (the JSON API answers problem+json)."""
-    titles = {
-        401: "Please sign in",
-        403: "Not allowed",
-        404: "Page not found",
-        409: "Not possible now",
-    }
-    return page(
-        request,
-        web_user(request),
-        "error.html",
-        {"title": titles.get(status, "Something went wrong"), "detail": detail, "status": status},
-        status=status,
-    )
+router.include_router(partner.router)

@@ -1,0 +1,173 @@
+"""What every web page shares: templates, the signed-in user, CSRF, form errors, redirects.
+
+Pages call the same service functions as the JSON API; a refused request comes back as the
+service's ProblemError, shown next to its fields instead of as problem+json."""
+
+from typing import Annotated, Any, TypeVar
+from urllib.parse import quote, urlencode
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
+
+from app.accounts.models import Role, User
+from app.core.documents import APP_DIR, FILE_KINDS, format_when
+from app.core.errors import Forbidden, NotFound, ProblemError, Unauthorized, Unprocessable
+from app.web import sessions
+from scoring.matching import NEEDS_AREA_TITLES
+
+templates = Jinja2Templates(directory=APP_DIR / "templates" / "web")
+templates.env.filters["when"] = format_when
+templates.env.filters["file_kind"] = lambda ct: FILE_KINDS.get(ct, ct)
+templates.env.filters["needs_title"] = lambda key: NEEDS_AREA_TITLES.get(key, key)
+templates.env.filters["score"] = lambda v: "" if v is None else f"{v:.1f}"
+PAGE_SIZE = 20
+
+# Confirmations after a redirect, chosen by key so no text from the URL reaches the page.
+MESSAGES = {
+    "saved": "Your changes are saved.",
+    "created": "Created.",
+    "uploaded": "The file is uploaded.",
+    "deleted": "Deleted.",
+    "submitted": "Submitted.",
+    "withdrawn": "The proposal is withdrawn. You can submit it again before the deadline.",
+    "asked": "Your question is sent. Answers are published on the RFP page.",
+    "answered": "The answer is published.",
+    "published": "The RFP is published.",
+    "addendum": "The addendum is published.",
+    "invited": "The reviewer is invited.",
+    "assigned": "Assignments are made.",
+    "attested": "Thank you. Your assignments are open.",
+    "conflict": "The conflict is recorded.",
+    "finalized": "The results are final and the preferred-provider list is published.",
+    "imported": "The schools are imported.",
+    "ranked": "Your ranking is saved.",
+    "matched": "The matching run is done.",
+    "accepted": "The match is accepted.",
+    "declined": "The match is declined.",
+    "executed": "The MOU is executed.",
+}
+
+
+def web_user(request: Request) -> User | None:
+    found = sessions.current(request)
+    return found[0] if found else None
+
+
+WebUser = Annotated[User | None, Depends(web_user)]
+
+
+def signed_in(request: Request) -> User:
+    user = web_user(request)
+    if user is None:
+        raise Unauthorized("Please sign in to continue.")
+    return user
+
+
+SignedIn = Annotated[User, Depends(signed_in)]
+
+
+def role_of(user: User, *roles: Role) -> User:
+    if user.role not in roles:
+        raise NotFound("Page")
+    return user
+
+
+def page(
+    request: Request, user: User | None, name: str, context: dict[str, Any], status: int = 200
+) -> HTMLResponse:
+    token = sessions.csrf_token(request)
+    done = request.query_params.get("done")
+    response = templates.TemplateResponse(
+        request,
+        name,
+        {
+            "errors": {},
+            "alert": None,
+            **context,
+            "user": user,
+            "csrf_token": token,
+            "message": MESSAGES.get(done or ""),
+        },
+        status_code=status,
+    )
+    sessions.remember_csrf(request, response, token)
+    return response
+
+
+async def read_form(request: Request) -> FormData:
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(read_form)]
+
+
+def require_csrf(request: Request, form: FormDep) -> None:
+    check_csrf(request, form.get("csrf_token"))
+
+
+def check_csrf(request: Request, submitted: object) -> None:
+    if not sessions.csrf_matches(request, submitted if isinstance(submitted, str) else None):
+        raise Forbidden(
+            "This form has expired or did not come from this site. Reload the page and try again.",
+            slug="csrf-failed",
+        )
+
+
+Csrf = Depends(require_csrf)
+
+
+def text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def texts(form: FormData, name: str) -> list[str]:
+    return [v for v in form.getlist(name) if isinstance(v, str) and v]
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def validated(model: type[Model], data: dict[str, Any]) -> Model:
+    """A form's values as the API's own schema, refused with field errors like the API's."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            {"loc": list(e["loc"]), "msg": str(e["msg"]).removeprefix("Value error, ")}
+            for e in exc.errors()
+        ]
+        raise Unprocessable("Please correct the problems below.", errors=errors) from exc
+
+
+def field_errors(exc: ProblemError) -> dict[str, str]:
+    """Each refused field by its dotted path (the names form controls carry)."""
+    found: dict[str, str] = {}
+    for error in exc.errors or []:
+        loc = [str(p) for p in error.get("loc", []) if p != "body"]
+        found.setdefault(".".join(loc) or "form", str(error.get("msg", "")))
+    return found
+
+
+def redirect(url: str, done: str | None = None) -> RedirectResponse:
+    if done:
+        url += ("&" if "?" in url else "?") + urlencode({"done": done})
+    return RedirectResponse(url, status_code=303)
+
+
+def error_page(request: Request, status: int, detail: str) -> Response:
+    """Errors on the web pages are pages too (the JSON API answers problem+json)."""
+    if status == 401:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/sign-in?next={quote(target)}", status_code=303)
+    titles = {403: "Not allowed", 404: "Page not found", 409: "Not possible now"}
+    return page(
+        request,
+        web_user(request),
+        "error.html",
+        {"title": titles.get(status, "Something went wrong"), "detail": detail, "status": status},
+        status=status,
+    )
