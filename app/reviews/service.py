@@ -136,6 +136,23 @@ def list_panel(*, session: Session, actor: User, rfp_id: str) -> list[tuple[User
     return [(user, policies.has_attested(session, user, rfp.id)) for user in rows]
 
 
+def my_panels(*, session: Session, actor: User) -> list[tuple[Rfp, bool]]:
+    """The RFPs whose panel the reviewer sits on, and whether they have attested."""
+    if actor.role != Role.reviewer:
+        return []
+    rfps = session.exec(
+        select(Rfp)
+        .join(PanelMember, col(PanelMember.rfp_id) == col(Rfp.id))
+        .where(PanelMember.user_id == actor.id)
+        .order_by(col(Rfp.submission_deadline).desc())
+    ).all()
+    return [(rfp, policies.has_attested(session, actor, rfp.id)) for rfp in rfps]
+
+
+def panel_rfp(*, session: Session, actor: User, rfp_id: str) -> Rfp:
+    return _panel_rfp(session, actor, rfp_id)
+
+
 def _panel_rfp(session: Session, user: User, rfp_id: str) -> Rfp:
     rfp = session.get(Rfp, rfp_id)
     if rfp is None or not policies.is_panel_member(session, user, rfp_id):
@@ -374,6 +391,25 @@ def add_assignment(
     return assignment
 
 
+def assignment_board(
+    *, session: Session, actor: User, rfp_id: str
+) -> tuple[list[Assignment], dict[str, tuple[str, str]]]:
+    """Staff's view of an RFP's active assignments, and each reviewable proposal's
+    organization (id and name)."""
+    rfp = rfp_service.get_managed(session=session, user=actor, rfp_id=rfp_id)
+    proposals = _reviewable_proposals(session, rfp)
+    names = dict(
+        session.exec(
+            select(Organization.id, Organization.name).where(
+                col(Organization.id).in_([p.organization_id for p in proposals])
+            )
+        ).all()
+    )
+    return _active_assignments(session, rfp), {
+        p.id: (p.organization_id, names.get(p.organization_id, "")) for p in proposals
+    }
+
+
 def _managed_assignment(
     session: Session, actor: User, assignment_id: str
 ) -> tuple[Assignment, Rfp]:
@@ -423,6 +459,19 @@ def my_assignments(*, session: Session, actor: User) -> list[Assignment]:
     return [a for a in rows if _visible_to_reviewer(session, actor, a)]
 
 
+def my_assignment_list(*, session: Session, actor: User) -> list[tuple[Assignment, str, str]]:
+    """The reviewer's assignments with their RFP's title and the organization's name."""
+    found = []
+    for assignment in my_assignments(session=session, actor=actor):
+        rfp = session.get(Rfp, assignment.rfp_id)
+        proposal = session.get(Proposal, assignment.proposal_id)
+        organization = session.get(Organization, proposal.organization_id) if proposal else None
+        found.append(
+            (assignment, rfp.title if rfp else "", organization.name if organization else "")
+        )
+    return found
+
+
 def _visible_to_reviewer(session: Session, user: User, assignment: Assignment) -> bool:
     proposal = session.get(Proposal, assignment.proposal_id)
     return proposal is not None and not policies.is_conflicted(
@@ -456,6 +505,34 @@ def _own_assignment(
     proposal = session.get(Proposal, assignment.proposal_id)
     assert rfp is not None and proposal is not None
     return assignment, rfp, proposal
+
+
+def assignment_rfp_id(*, session: Session, actor: User, assignment_id: str) -> str:
+    """The RFP of the reviewer's own assignment, before attestation too (to send them there)."""
+    assignment = session.get(Assignment, assignment_id)
+    if (
+        assignment is None
+        or assignment.removed_at is not None
+        or assignment.reviewer_id != actor.id
+        or not _visible_to_reviewer(session, actor, assignment)
+    ):
+        raise NotFound("Assignment")
+    return assignment.rfp_id
+
+
+def applicants(*, session: Session, actor: User, rfp_id: str) -> list[tuple[str, str]]:
+    """Organizations that submitted to the RFP (id, name), for a panel member to declare
+    conflicts with; nothing of the proposals' content."""
+    rfp = _panel_rfp(session, actor, rfp_id)
+    return [
+        (organization.id, organization.name)
+        for organization in session.exec(
+            select(Organization)
+            .join(Proposal, col(Proposal.organization_id) == col(Organization.id))
+            .where(Proposal.rfp_id == rfp.id, col(Proposal.status).in_(REVIEWABLE))
+            .order_by(col(Organization.name))
+        )
+    ]
 
 
 def _current_scores(session: Session, assignment_id: str) -> list[Score]:

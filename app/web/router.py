@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from app.accounts import service as accounts_service
-from app.accounts.models import Role
+from app.accounts.models import Agency, AgencyKind, Role
 from app.accounts.schemas import OrganizationSignUp
 from app.core.errors import ProblemError
 from app.core.pagination import PageParams
@@ -20,7 +20,7 @@ from app.reviews import service as review_service
 from app.rfps import policies as rfp_policies
 from app.rfps import service as rfp_service
 from app.rfps.models import RfpStatus
-from app.web import partner, sessions
+from app.web import district, partner, reviewer, sessions, staff
 from app.web.pages import PAGE_SIZE, Csrf, WebUser, page
 
 router = APIRouter(route_class=SessionClosingRoute, include_in_schema=False)
@@ -231,8 +231,11 @@ def dashboard(request: Request, session: SessionDep, user: WebUser) -> Response:
             session=session, user=user, status=None, page=PageParams(limit=200)
         )
         context["rfps"] = [r for r in rfps if r.agency_id == user.agency_id]
+        agency = session.get(Agency, user.agency_id) if user.agency_id else None
+        context["district"] = agency is not None and agency.kind == AgencyKind.district
     elif user.role == Role.reviewer:
-        context["assignments"] = review_service.my_assignments(session=session, actor=user)
+        context["assignments"] = review_service.my_assignment_list(session=session, actor=user)
+        context["panels"] = review_service.my_panels(session=session, actor=user)
     elif user.role == Role.partner and user.organization_id:
         context["organization"] = accounts_service.get_organization(
             session=session, user=user, organization_id=user.organization_id
@@ -245,4 +248,5 @@ def dashboard(request: Request, session: SessionDep, user: WebUser) -> Response:
     return page(request, user, "dashboard.html", context)
 
 
-router.include_router(partner.router)
+for pages in (partner, reviewer, staff, district):
+    router.include_router(pages.router)

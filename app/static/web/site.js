@@ -19,6 +19,7 @@
     var status = document.getElementById("autosave-status");
     scoring.addEventListener("change", function () {
       var body = new FormData(scoring);
+      body.append("autosave", "1");
       fetch(scoring.getAttribute("data-autosave"), { method: "POST", body: body, credentials: "same-origin" })
         .then(function (response) {
           if (status) { status.textContent = response.ok ? "Saved automatically." : "Not saved: use the Save button."; }
