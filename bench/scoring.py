@@ -52,9 +52,12 @@ def results_timing(proposals: int, reviewers: int, criteria: int, repeat: int) -
     }
 
     def service_path() -> None:
-        results = rubric.proposal_results(rubric_criteria, scores)
+        # What the results endpoint computes: one score cube for totals, calibration,
+        # flags and agreement, then the ranks.
+        cube = rubric.build_score_cube(rubric_criteria, scores)
+        results = rubric.results_from_cube(cube)
         ranking.competition_rank({r.proposal_id: r.weighted_total for r in results})
-        agreement.agreement_by_criterion(rubric_criteria, scores)
+        agreement.agreement_from_cube(cube)
 
     def plain_python() -> None:
         # The baseline: raw weighted totals only, one loop per proposal (no calibration).

@@ -19,7 +19,7 @@ from typing import Literal
 
 import numpy as np
 
-from scoring.rubric import Criterion, FloatArray, Scores, build_score_cube
+from scoring.rubric import Criterion, FloatArray, ScoreCube, Scores, build_score_cube
 
 LevelOfMeasurement = Literal["nominal", "ordinal", "interval", "ratio"]
 
@@ -102,7 +102,11 @@ def agreement_by_criterion(
     Alpha pairs values within a proposal and ignores who gave them, so the reviewer slots
     of the score cube serve directly as the coder columns.
     """
-    cube = build_score_cube(criteria, scores)
+    return agreement_from_cube(build_score_cube(criteria, scores))
+
+
+def agreement_from_cube(cube: ScoreCube) -> dict[str, float | None]:
+    """agreement_by_criterion for scores already laid out as a cube."""
     return {
         criterion.key: alpha_from_array(cube.values[:, :, c], "interval")
         for c, criterion in enumerate(cube.criteria)

@@ -21,9 +21,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from itertools import chain
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -198,14 +199,16 @@ def validate_rubric(criteria: Sequence[Criterion]) -> list[str]:
     return problems
 
 
-@dataclass(frozen=True, slots=True)
-class CriterionResult:
+class CriterionResult(NamedTuple):
+    # A NamedTuple, not a dataclass: an RFP's results hold tens of thousands of these, and
+    # a tuple is built several times faster than a frozen dataclass.
     key: str
     mean: float | None  # of the submitted reviewer scores
     consensus: int | None  # set by staff; replaces the mean
     value: float | None  # consensus if set, else mean
     scores: tuple[int, ...]  # the submitted scores, in the order reviewers were given
     flagged: bool  # reviewers are FLAG_LEVELS_APART or more level positions apart
+    calibrated_mean: float | None = None  # on the criterion's scale; None when not asked
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,13 +393,19 @@ def proposal_results(
     weighted total and the calibrated mean in the normalized total: it is the panel's
     agreed level, already free of any single reviewer's leniency.
     """
+    return results_from_cube(build_score_cube(criteria, scores), consensus, calibrate)
+
+
+def results_from_cube(
+    cube: ScoreCube, consensus: Consensus | None = None, calibrate: bool = True
+) -> list[ProposalResult]:
+    """proposal_results for scores already laid out as a cube (built once per RFP)."""
     # calibration builds on this module's ScoreCube, so it is imported at call time.
     from scoring.calibration import calibrated_fractions
 
-    cube = build_score_cube(criteria, scores)
     consensus_values, has_consensus = _consensus_array(cube, consensus or {})
     mins, spans = cube.mins, cube.spans
-    weights = np.array([criterion.weight for criterion in criteria], dtype=np.float64)
+    weights = np.array([criterion.weight for criterion in cube.criteria], dtype=np.float64)
     if not weights.sum() > 0:
         raise ValueError("The rubric needs criteria whose weights add up to more than zero.")
 
@@ -407,11 +416,15 @@ def proposal_results(
         calibrated = slot_mean(calibrated_fractions(cube.fractions(), cube.reviewer))
         consensus_fractions = (consensus_values - mins) / spans
         normalized = _totals(np.where(has_consensus, consensus_fractions, calibrated), weights)
+        calibrated_means = mins + calibrated * spans
     else:
         normalized = np.full(len(cube.proposal_ids), np.nan)
+        calibrated_means = np.full(means.shape, np.nan)
     flags = _flags(cube)
 
-    return _assemble(cube, means, consensus_values, values, flags, totals, normalized)
+    return _assemble(
+        cube, means, consensus_values, values, flags, totals, normalized, calibrated_means
+    )
 
 
 def _assemble(
@@ -422,6 +435,7 @@ def _assemble(
     flags: NDArray[np.bool_],
     totals: FloatArray,
     normalized: FloatArray,
+    calibrated_means: FloatArray,
 ) -> list[ProposalResult]:
     """Turn the arrays into result objects.
 
@@ -429,6 +443,7 @@ def _assemble(
     for NaN) in one vectorized step each, and the loop below only zips them.
     """
     keys = [criterion.key for criterion in cube.criteria]
+    make = partial(tuple.__new__, CriterionResult)
     results: list[ProposalResult] = []
     for (
         proposal_id,
@@ -437,6 +452,7 @@ def _assemble(
         row_values,
         row_flags,
         row_scores,
+        row_calibrated,
         total,
         norm,
     ) in zip(
@@ -446,17 +462,27 @@ def _assemble(
         _none_for_nan(values),
         flags.tolist(),
         _score_tuples(cube),
+        _none_for_nan(calibrated_means),
         _none_for_nan(totals),
         _none_for_nan(normalized),
         strict=True,
     ):
+        # zip yields each criterion's fields in CriterionResult's order; tuple.__new__
+        # makes the named tuple from them without a Python-level call per result.
         criterion_results = tuple(
-            [
-                CriterionResult(key, mean, consensus, value, scores, flagged)
-                for key, mean, consensus, value, scores, flagged in zip(
-                    keys, row_means, row_consensus, row_values, row_scores, row_flags, strict=True
-                )
-            ]
+            map(
+                make,
+                zip(
+                    keys,
+                    row_means,
+                    row_consensus,
+                    row_values,
+                    row_scores,
+                    row_flags,
+                    row_calibrated,
+                    strict=True,
+                ),
+            )
         )
         results.append(ProposalResult(proposal_id, criterion_results, total, norm))
     return results

@@ -686,9 +686,9 @@ def _gather(
 def compute_results(session: Session, rfp: Rfp) -> ResultsRead:
     proposals, scores, consensus, counts, _ = _gather(session, rfp)
     rubric = rubric_of(rfp)
-    computed = {r.proposal_id: r for r in rubric_math.proposal_results(rubric, scores, consensus)}
+    cube = rubric_math.build_score_cube(rubric, scores)  # once, for results and agreement
+    computed = {r.proposal_id: r for r in rubric_math.results_from_cube(cube, consensus)}
     ranks = ranking_math.competition_rank({pid: r.weighted_total for pid, r in computed.items()})
-    calibrated_means = _calibrated(rubric, scores)
     names = dict(
         session.exec(
             select(Organization.id, Organization.name).where(
@@ -714,7 +714,7 @@ def compute_results(session: Session, rfp: Rfp) -> ResultsRead:
                         title=titles[c.key],
                         mean=c.mean,
                         consensus=c.consensus,
-                        calibrated_mean=calibrated_means.get(proposal.id, {}).get(c.key),
+                        calibrated_mean=c.calibrated_mean,
                         scores=list(c.scores),
                         flagged=c.flagged,
                     )
@@ -728,16 +728,8 @@ def compute_results(session: Session, rfp: Rfp) -> ResultsRead:
     return ResultsRead(
         items=items,
         total=len(items),
-        agreement=agreement_math.agreement_by_criterion(rubric, scores),
+        agreement=agreement_math.agreement_from_cube(cube),
     )
-
-
-def _calibrated(
-    rubric: list[rubric_math.Criterion], scores: dict[str, dict[str, dict[str, int]]]
-) -> dict[str, dict[str, float]]:
-    from scoring.calibration import calibrate
-
-    return calibrate(rubric, scores)
 
 
 def results(*, session: Session, actor: User, rfp_id: str) -> ResultsRead:

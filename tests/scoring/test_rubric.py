@@ -345,8 +345,12 @@ def test_vectorized_results_match_the_plain_definitions(
                 means[criterion.key] = sum(given_scores) / len(given_scores)
                 positions = [criterion.level_values.index(v) for v in given_scores]
                 assert outcome.flagged == (max(positions) - min(positions) >= 2)
+                assert outcome.calibrated_mean == pytest.approx(
+                    calibrated[result.proposal_id][criterion.key]
+                )
             else:
                 assert outcome.mean is None and not outcome.flagged
+                assert outcome.calibrated_mean is None
         if len(means) == len(MIXED):
             assert result.weighted_total == pytest.approx(weighted_total(MIXED, means))
             normalized = weighted_total(MIXED, calibrated[result.proposal_id])
