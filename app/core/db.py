@@ -1,5 +1,6 @@
 """Engine, sessions and the column types every domain shares."""
 
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -9,6 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Engine, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
 from starlette.requests import Request
@@ -95,13 +97,48 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    # This process's writers queue on a Python lock before taking SQLite's write lock.
+    # SQLite's busy handler polls with sleeps of up to 100 ms, so under contention a freed
+    # write lock sat idle while every waiter slept; a Python lock hands it over at once.
+    # SQLite's own lock still guards the file against other processes.
+    writer = threading.Lock()
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # SQLite fails a deferred transaction that read before another writer committed
         # instead of waiting; taking the write lock up front makes writers queue instead.
         # Read-only requests need no lock: in WAL mode they read alongside the writer.
-        read_only = conn.get_execution_options().get("read_only", False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        if conn.get_execution_options().get("read_only", False):
+            conn.exec_driver_sql("BEGIN")
+            return
+        if not writer.acquire(timeout=30):
+            raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+        conn.info[_HOLDS_WRITER] = writer
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release_writer(conn.info)
+            raise
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(conn: Any) -> None:
+        _release_writer(conn.info)
+
+    # A connection returned, reset or dropped without a commit or rollback event.
+    @event.listens_for(engine.pool, "checkin")
+    @event.listens_for(engine.pool, "invalidate")
+    def _on_pool_end(_dbapi_conn: Any, record: Any, *_args: Any) -> None:
+        _release_writer(record.info)
+
+
+_HOLDS_WRITER = "lpp_sqlite_writer"
+
+
+def _release_writer(info: dict[str, Any]) -> None:
+    lock = info.pop(_HOLDS_WRITER, None)
+    if lock is not None:
+        lock.release()
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
