@@ -4,9 +4,10 @@ import functools
 import inspect
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
@@ -19,6 +20,7 @@ from app.core.errors import Forbidden, Unauthorized
 from app.core.security import decode_access_token
 
 SessionDep = Annotated[Session, Depends(get_session)]
+T = TypeVar("T")
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -36,6 +38,20 @@ def _user_from_token(token: str | None) -> User | None:
     if user is None or not user.is_active:
         raise Unauthorized("The access token is invalid or has expired.")
     return user
+
+
+async def checked_before_upload(check: Callable[..., T], /, **kwargs: Any) -> T:
+    """Run a caller check on a read-only session of its own, before an upload's body is read.
+
+    The request's own session is a writer's; on SQLite, checking with it would queue for the
+    write lock (and hold it while the body streams in) only to answer a question a read can.
+    """
+
+    def run() -> T:
+        with read_session() as session:
+            return check(session=session, **kwargs)
+
+    return await run_in_threadpool(run)
 
 
 def get_optional_user(token: Annotated[str | None, Depends(_bearer)]) -> User | None:

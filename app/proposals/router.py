@@ -9,7 +9,7 @@ from app.core.documents import FILE_KINDS
 from app.core.pagination import Page
 from app.core.storage import get_storage
 from app.core.uploads import upload_from
-from app.deps import CurrentUser, SessionClosingRoute, SessionDep
+from app.deps import CurrentUser, SessionClosingRoute, SessionDep, checked_before_upload
 from app.proposals import service
 from app.proposals.models import ProposalStatus
 from app.proposals.schemas import (
@@ -114,8 +114,7 @@ async def upload_attachment(
     request: Request, session: SessionDep, user: CurrentUser, proposal_id: str
 ) -> AttachmentRead:
     # Refuse a wrong caller before reading a byte of the body.
-    await run_in_threadpool(service.get_own, session=session, user=user, proposal_id=proposal_id)
-    session.rollback()  # release the read transaction (SQLite holds a lock for it)
+    await checked_before_upload(service.get_own, user=user, proposal_id=proposal_id)
     async with upload_from(request) as upload:
         attachment = await run_in_threadpool(
             service.add_attachment,

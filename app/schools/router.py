@@ -3,7 +3,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from app.core.pagination import Page
 from app.core.uploads import upload_from
-from app.deps import CurrentUser, SessionClosingRoute, SessionDep
+from app.deps import CurrentUser, SessionClosingRoute, SessionDep, checked_before_upload
 from app.schools import service
 from app.schools.schemas import (
     ClusterCreate,
@@ -59,8 +59,7 @@ def list_schools(session: SessionDep, user: CurrentUser, agency_id: str) -> Page
 async def import_schools(
     request: Request, session: SessionDep, user: CurrentUser, agency_id: str
 ) -> ImportResult:
-    await run_in_threadpool(service.district_of, session, user, agency_id)
-    session.rollback()
+    await checked_before_upload(service.district_of, user=user, agency_id=agency_id)
     async with upload_from(request) as upload:
         data = upload.path.read_bytes()
     return await run_in_threadpool(

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from app.accounts.models import Role, User
 from app.core.errors import NotFound, ProblemError
 from app.core.uploads import upload_from
-from app.deps import SessionClosingRoute, SessionDep
+from app.deps import SessionClosingRoute, SessionDep, checked_before_upload
 from app.matching import service as matching_service
 from app.mous import defaults as mou_defaults
 from app.mous import service as mou_service
@@ -39,7 +39,7 @@ router = APIRouter(route_class=SessionClosingRoute, include_in_schema=False)
 YEARS = ("1", "2", "3", "4", "5")
 
 
-def _district_id(session: Session, user: User) -> str:
+def _district_id(*, session: Session, user: User) -> str:
     role_of(user, Role.agency_staff)
     if user.agency_id is None:
         raise NotFound("Page")
@@ -56,7 +56,7 @@ def _schools_page(
     extra: dict[str, Any] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    agency_id = _district_id(session, user)
+    agency_id = _district_id(session=session, user=user)
     schools = school_service.list_schools(session=session, actor=user, agency_id=agency_id)
     return page(
         request,
@@ -74,8 +74,7 @@ def schools(request: Request, session: SessionDep, user: SignedIn) -> HTMLRespon
 
 @router.post("/district/schools/import", response_class=HTMLResponse)
 async def import_schools(request: Request, session: SessionDep, user: SignedIn) -> Response:
-    agency_id = await run_in_threadpool(_district_id, session, user)
-    session.rollback()
+    agency_id = await checked_before_upload(_district_id, user=user)
     try:
         async with upload_from(request) as upload:
             check_csrf(request, upload.fields.get("csrf_token"))
@@ -115,7 +114,7 @@ def _clusters_page(
     extra: dict[str, Any] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    agency_id = _district_id(session, user)
+    agency_id = _district_id(session=session, user=user)
     clusters = school_service.list_clusters(session=session, actor=user, agency_id=agency_id)
     schools = school_service.list_schools(session=session, actor=user, agency_id=agency_id)
     agency = school_service.district_of(session, user, agency_id)
@@ -151,7 +150,7 @@ def clusters(request: Request, session: SessionDep, user: SignedIn) -> HTMLRespo
 def create_cluster(
     request: Request, session: SessionDep, user: SignedIn, form: FormDep
 ) -> Response:
-    agency_id = _district_id(session, user)
+    agency_id = _district_id(session=session, user=user)
     values = {"name": text(form, "name"), "school_ids": texts(form, "school_ids")}
     try:
         data = validated(ClusterCreate, values)
@@ -202,7 +201,7 @@ def _matching_page(
     extra: dict[str, Any] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    agency_id = _district_id(session, user)
+    agency_id = _district_id(session=session, user=user)
     runs = matching_service.list_runs(session=session, actor=user, agency_id=agency_id)
     latest = matching_service.run_view(session, runs[0]) if runs else None
     mous = mou_service.ids_for_matches(session, [m.id for m in latest.matches] if latest else [])
@@ -222,7 +221,7 @@ def matching(request: Request, session: SessionDep, user: SignedIn) -> HTMLRespo
 
 @router.post("/district/matching", response_class=HTMLResponse, dependencies=[Csrf])
 def run_matching(request: Request, session: SessionDep, user: SignedIn) -> Response:
-    agency_id = _district_id(session, user)
+    agency_id = _district_id(session=session, user=user)
     try:
         matching_service.create_run(
             session=session, actor=user, agency_id=agency_id, cluster_ids=None, weights=None

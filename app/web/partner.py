@@ -15,7 +15,7 @@ from app.core.errors import NotFound, ProblemError
 from app.core.reference import GRADE_CODES, US_STATES
 from app.core.storage import get_storage
 from app.core.uploads import upload_from
-from app.deps import SessionClosingRoute, SessionDep
+from app.deps import SessionClosingRoute, SessionDep, checked_before_upload
 from app.matching import service as matching_service
 from app.mous import service as mou_service
 from app.proposals import service as proposal_service
@@ -302,10 +302,7 @@ def save_sections(
 async def upload_attachment(
     request: Request, session: SessionDep, user: SignedIn, proposal_id: str
 ) -> Response:
-    await run_in_threadpool(
-        proposal_service.get_own, session=session, user=user, proposal_id=proposal_id
-    )
-    session.rollback()
+    await checked_before_upload(proposal_service.get_own, user=user, proposal_id=proposal_id)
     try:
         async with upload_from(request) as upload:
             check_csrf(request, upload.fields.get("csrf_token"))
