@@ -330,7 +330,8 @@ def test_district_imports_clusters_matches_and_drafts_the_mou(
     assert staff.post("/district/matching").status_code == 303
     page = staff.get("/district/matching")
     match_id = re.search(r"/district/matches/([0-9a-f]+)/accept", page).group(1)  # type: ignore[union-attr]
-    assert "Fit" in page
+    fit = re.search(r"Fit ([0-9.]+) out of 100", page)
+    assert fit and 0 < float(fit.group(1)) <= 100
     assert staff.post(f"/district/matches/{match_id}/accept").status_code == 303
     drafted = staff.post(f"/district/matches/{match_id}/mou")
     assert drafted.status_code == 303
