@@ -114,7 +114,7 @@ async def upload_attachment(
     request: Request, session: SessionDep, user: CurrentUser, proposal_id: str
 ) -> AttachmentRead:
     # Refuse a wrong caller before reading a byte of the body.
-    await checked_before_upload(service.get_own, user=user, proposal_id=proposal_id)
+    await checked_before_upload(service.check_own, user=user, proposal_id=proposal_id)
     async with upload_from(request) as upload:
         attachment = await run_in_threadpool(
             service.add_attachment,

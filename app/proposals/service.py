@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from app.accounts import service as accounts_service
 from app.accounts.models import Organization, Role, User
+from app.accounts.policies import is_member_of
 from app.audit import service as audit
 from app.core.db import advisory_lock, utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable, UnsupportedMediaType
@@ -90,6 +91,16 @@ def get_own(
     if loaded is None or not policies.is_partner_of(user, loaded[0]):
         raise NotFound("Proposal")
     return loaded
+
+
+def check_own(*, session: Session, user: User, proposal_id: str) -> None:
+    """get_own's answer without loading the proposal and its RFP: for refusing an upload
+    before its body is read."""
+    organization_id = session.exec(
+        select(Proposal.organization_id).where(Proposal.id == proposal_id)
+    ).first()
+    if organization_id is None or not is_member_of(user, organization_id):
+        raise NotFound("Proposal")
 
 
 def get_readable(*, session: Session, user: User, proposal_id: str) -> tuple[Proposal, Rfp, bool]:

@@ -302,7 +302,7 @@ def save_sections(
 async def upload_attachment(
     request: Request, session: SessionDep, user: SignedIn, proposal_id: str
 ) -> Response:
-    await checked_before_upload(proposal_service.get_own, user=user, proposal_id=proposal_id)
+    await checked_before_upload(proposal_service.check_own, user=user, proposal_id=proposal_id)
     try:
         async with upload_from(request) as upload:
             check_csrf(request, upload.fields.get("csrf_token"))
