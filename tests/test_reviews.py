@@ -500,7 +500,11 @@ def test_scores_are_checked_on_save_and_on_submit(api: Api) -> None:
     view = api.client.get(f"{V1}/assignments/{aid}", headers=member.headers).json()
     assert all(s.get("value") is None for s in view["scores"])  # a refused save stores nothing
 
-    assert save(api, member, aid, {k[0]: 3}).status_code == 200  # a partial save
+    answer = save(api, member, aid, {k[0]: 3})  # a partial save
+    assert answer.status_code == 200
+    # An autosave answers with the scores as saved, not the whole proposal again.
+    assert "proposal" not in answer.json()
+    assert [(s["criterion_key"], s["value"]) for s in answer.json()["scores"]] == [(k[0], 3)]
     view = api.client.get(f"{V1}/assignments/{aid}", headers=member.headers).json()
     saved = {s["criterion_key"]: s for s in view["scores"] if s.get("value") is not None}
     assert set(saved) == {k[0]}

@@ -24,6 +24,7 @@ from app.reviews.schemas import (
     ResultsRead,
     ReviewerInvite,
     ReviewerInvited,
+    ScoresSaved,
     ScoresWrite,
 )
 
@@ -133,10 +134,10 @@ def get_assignment(session: SessionDep, user: CurrentUser, assignment_id: str) -
     return service.assignment_detail(session=session, actor=user, assignment_id=assignment_id)
 
 
-@router.put("/assignments/{assignment_id}/scores", response_model=AssignmentDetail)
+@router.put("/assignments/{assignment_id}/scores", response_model=ScoresSaved)
 def save_scores(
     session: SessionDep, user: CurrentUser, assignment_id: str, body: ScoresWrite
-) -> AssignmentDetail:
+) -> ScoresSaved:
     return service.save_scores(session=session, actor=user, assignment_id=assignment_id, data=body)
 
 

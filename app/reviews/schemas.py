@@ -94,6 +94,17 @@ class ScoresWrite(BaseModel):
     scores: list[ScoreItem]
 
 
+class ScoresSaved(BaseModel):
+    """What an autosave answers: the assignment's current scores, without the proposal
+    (which a reviewer's page already has; sending it back on every save would multiply
+    an autosave's cost)."""
+
+    id: str
+    rfp_id: str
+    status: AssignmentStatus
+    scores: list[ScoreItem]
+
+
 class AssignmentDetail(BaseModel):
     id: str
     rfp_id: str

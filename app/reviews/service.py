@@ -44,6 +44,7 @@ from app.reviews.schemas import (
     ResultsRead,
     ReviewerInvite,
     ScoreItem,
+    ScoresSaved,
     ScoresWrite,
 )
 from app.rfps import policies as rfp_policies
@@ -564,7 +565,7 @@ def assignment_detail(*, session: Session, actor: User, assignment_id: str) -> A
 
 def save_scores(
     *, session: Session, actor: User, assignment_id: str, data: ScoresWrite
-) -> AssignmentDetail:
+) -> ScoresSaved:
     assignment, rfp, _ = _own_assignment(session, actor, assignment_id, lock=True)
     _require_review_phase(rfp)
     if assignment.status != AssignmentStatus.assigned:
@@ -602,7 +603,18 @@ def save_scores(
         criteria=[i.criterion_key for i in data.scores],
     )
     session.commit()
-    return assignment_detail(session=session, actor=actor, assignment_id=assignment.id)
+    saved = {key: (s.value, s.comment) for key, s in current.items()}
+    saved.update({item.criterion_key: (item.value, item.comment) for item in data.scores})
+    return ScoresSaved(
+        id=assignment.id,
+        rfp_id=rfp.id,
+        status=AssignmentStatus(assignment.status),
+        scores=[
+            ScoreItem(criterion_key=c["key"], value=saved[c["key"]][0], comment=saved[c["key"]][1])
+            for c in rfp.criteria
+            if c["key"] in saved
+        ],
+    )
 
 
 def submit_assignment(*, session: Session, actor: User, assignment_id: str) -> Assignment:
