@@ -387,6 +387,7 @@ class LoadResult:
     errors: int
     seconds: float
     statuses: dict[int, int]
+    failures: dict[str, int] = field(default_factory=dict)  # exceptions by kind
 
     @property
     def rate(self) -> float:
@@ -410,6 +411,7 @@ async def run_load(
     """`connections` clients, each sending one request after another for `seconds`."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
+    failures: dict[str, int] = {}
     errors = 0
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as http:
@@ -422,8 +424,9 @@ async def run_load(
                 start = time.perf_counter()
                 try:
                     response = await request(http, n, rng)
-                except httpx.HTTPError:
+                except httpx.HTTPError as exc:
                     errors += 1
+                    failures[type(exc).__name__] = failures.get(type(exc).__name__, 0) + 1
                     continue
                 latencies.append(time.perf_counter() - start)
                 statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
@@ -433,13 +436,14 @@ async def run_load(
         began = time.perf_counter()
         await asyncio.gather(*(client(n) for n in range(connections)))
         elapsed = time.perf_counter() - began
-    return LoadResult(latencies, errors, elapsed, statuses)
+    return LoadResult(latencies, errors, elapsed, statuses, failures)
 
 
 def describe(label: str, result: LoadResult) -> str:
     return (
         f"  {label:<34} {result.rate:8.1f} req/s   p50 {result.pct(0.5):7.1f} ms   "
         f"p99 {result.pct(0.99):7.1f} ms   errors {result.errors}"
+        + (f" {result.failures}" if result.failures else "")
     )
 
 
