@@ -2,6 +2,7 @@
 
 import html
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -167,10 +168,17 @@ def test_staff_build_publish_review_and_finalize_through_pages(
     bad = {**builder, "criteria.0.weight": str(rfp["criteria"][0]["weight"] + 5)}
     refused = staff.post(manage, {**bad, "action": "publish"})
     assert refused.status_code == 422 and "100" in text_of(refused.text)
-    published = staff.post(manage, {**builder, "sections.0.word_limit": "900", "action": "publish"})
+    # Browsers send CRLF line breaks; the summary keeps its paragraphs all the same.
+    summary = "First paragraph.\r\n\r\nSecond paragraph."
+    published = staff.post(
+        manage,
+        {**builder, "sections.0.word_limit": "900", "summary": summary, "action": "publish"},
+    )
     assert published.status_code == 303, text_of(published.text)
     rfp = api.client.get(f"/api/v1/rfps/{rfp_id}").json()
     assert rfp["status"] == "published" and rfp["sections"][0]["word_limit"] == 900
+    public = Person(client).get(f"/rfps/{rfp_id}")
+    assert "<p>First paragraph.</p>" in public and "<p>Second paragraph.</p>" in public
 
     # A partner asks; staff answer; the answer is public.
     partner = api.partner()
@@ -394,3 +402,45 @@ def _mou_form(page: str) -> dict[str, Any]:
         chosen = re.search(r'<option value="([^"]*)" selected', options)
         form[name] = chosen.group(1) if chosen else ""
     return form
+
+
+def test_submit_review_beside_an_autosave_never_fails(api: Api, client: httpx.Client) -> None:
+    """The scoring page's Submit (save, then submit: two writes) races the autosave its own
+    click sets off; both queue for the database, and neither answers a 5xx."""
+    staff_actor = api.staff()
+    rfp = published_rfp(api, staff_actor, reviewers_per_proposal=1)
+    submitted_proposal(api, api.partner(), rfp)
+    staff = Person(client).sign_in(staff_actor.email)
+    staff.get(f"/manage/rfps/{rfp['id']}/panel")
+    invited = staff.post(
+        f"/manage/rfps/{rfp['id']}/reviewers", {"name": "Rae", "email": "rae@panel.example"}
+    )
+    token = re.search(r"token=([^<\"]+)", invited.text).group(1)  # type: ignore[union-attr]
+    reviewer = Person(client)
+    reviewer.get(f"/accept-invite?token={token}")
+    form = {"token": token, "password": "a-long-password-1", "password_again": "a-long-password-1"}
+    assert reviewer.post("/accept-invite", form).status_code == 303
+    pass_deadline(rfp["id"])
+    staff.post(f"/manage/rfps/{rfp['id']}/assignments", {"action": "auto"})
+    reviewer.get(f"/review/rfps/{rfp['id']}")
+    reviewer.post(
+        f"/review/rfps/{rfp['id']}/attest", {"no_conflict": "on", "confidentiality": "on"}
+    )
+    assignment = re.search(r"/review/assignments/([0-9a-f]+)", reviewer.get("/dashboard"))
+    path = f"/review/assignments/{assignment.group(1)}"  # type: ignore[union-attr]
+    reviewer.get(path)
+    top = {
+        f"score.{c['key']}": str(max(lv["value"] for lv in c["levels"])) for c in rfp["criteria"]
+    }
+    statuses = []
+    for _ in range(6):
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            autosave = pool.submit(reviewer.post, path, {**top, "autosave": "1"})
+            submit = pool.submit(reviewer.post, path, {**top, "action": "submit"})
+            statuses += [autosave.result().status_code, submit.result().status_code]
+        api.client.post(
+            f"/api/v1/assignments/{assignment.group(1)}/reopen",  # type: ignore[union-attr]
+            headers=staff_actor.headers,
+        )
+    assert all(status < 500 for status in statuses), statuses
+    assert statuses.count(303) >= 6  # every submit went through

@@ -139,53 +139,68 @@ def _wants_page(request: Request) -> bool:
     )
 
 
+def _answer(
+    request: Request,
+    status: int,
+    detail: str,
+    *,
+    slug: str | None = None,
+    errors: Sequence[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """problem+json for the API, an error page for the web pages."""
+    if _wants_page(request) and html_error_renderer is not None:
+        return html_error_renderer(request, status, detail)
+    return problem(status, detail, slug=slug, errors=errors, headers=headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _domain(request: Request, exc: ProblemError) -> Response:
-        if _wants_page(request) and html_error_renderer is not None:
-            return html_error_renderer(request, exc.status, exc.detail)
-        return problem(
-            exc.status, exc.detail, slug=exc.slug, errors=exc.errors, headers=exc.headers
+        return _answer(
+            request, exc.status, exc.detail, slug=exc.slug, errors=exc.errors, headers=exc.headers
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = _validation_errors(exc)
         detail = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}" for e in errors
         )
-        return problem(422, detail or "Invalid request.", slug="validation-error", errors=errors)
+        return _answer(
+            request, 422, detail or "Invalid request.", slug="validation-error", errors=errors
+        )
 
     @app.exception_handler(ValidationError)
-    async def _model_validation(_request: Request, exc: ValidationError) -> JSONResponse:
+    async def _model_validation(request: Request, exc: ValidationError) -> Response:
         # A service re-validating merged content (e.g. a PATCH combined with stored data).
         errors = [{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors()]
-        return problem(422, "; ".join(str(e["msg"]) for e in errors), errors=errors)
+        return _answer(request, 422, "; ".join(str(e["msg"]) for e in errors), errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-        if _wants_page(request) and html_error_renderer is not None:
-            return html_error_renderer(request, exc.status_code, detail)
-        return problem(exc.status_code, detail, headers=getattr(exc, "headers", None))
+        return _answer(request, exc.status_code, detail, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(DataError)
-    async def _unstorable(_request: Request, exc: DataError) -> JSONResponse:
+    async def _unstorable(request: Request, exc: DataError) -> Response:
         # Values the database refuses outright, such as a NUL character in text on
         # PostgreSQL; the transaction was rolled back with the request's session.
         logger.warning(
             "database refused a value: %s", exc.orig.__class__.__name__ if exc.orig else exc
         )
-        return problem(
+        return _answer(
+            request,
             422,
             "A value cannot be stored: text may not contain NUL characters, and numbers "
             "must be within range.",
         )
 
     @app.exception_handler(SqlTimeoutError)
-    async def _pool_exhausted(_request: Request, exc: SqlTimeoutError) -> JSONResponse:
+    async def _pool_exhausted(request: Request, exc: SqlTimeoutError) -> Response:
         logger.error("no database connection free within the pool timeout")
-        return problem(
+        return _answer(
+            request,
             503,
             "The service is very busy. Please try again in a moment.",
             slug="service-unavailable",
@@ -193,9 +208,10 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(OperationalError)
-    async def _database_down(_request: Request, exc: OperationalError) -> JSONResponse:
+    async def _database_down(request: Request, exc: OperationalError) -> Response:
         logger.error("database unavailable: %s", exc.orig.__class__.__name__ if exc.orig else exc)
-        return problem(
+        return _answer(
+            request,
             503,
             "The database is temporarily unavailable. Please try again shortly.",
             slug="service-unavailable",

@@ -120,8 +120,9 @@ Csrf = Depends(require_csrf)
 
 
 def text(form: FormData, name: str) -> str:
+    """A field's text, trimmed, with the browser's CRLF line breaks made plain newlines."""
     value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
+    return value.replace("\r\n", "\n").strip() if isinstance(value, str) else ""
 
 
 def texts(form: FormData, name: str) -> list[str]:
@@ -154,7 +155,9 @@ def field_errors(exc: ProblemError) -> dict[str, str]:
 
 def redirect(url: str, done: str | None = None) -> RedirectResponse:
     if done:
-        url += ("&" if "?" in url else "?") + urlencode({"done": done})
+        path, hash_mark, fragment = url.partition("#")  # the query goes before a #fragment
+        path += ("&" if "?" in path else "?") + urlencode({"done": done})
+        url = path + hash_mark + fragment
     return RedirectResponse(url, status_code=303)
 
 

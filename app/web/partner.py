@@ -278,7 +278,10 @@ def save_sections(
     request: Request, session: SessionDep, user: SignedIn, proposal_id: str, form: FormDep
 ) -> Response:
     proposal, rfp = proposal_service.get_own(session=session, user=user, proposal_id=proposal_id)
-    drafts = {s["key"]: str(form.get(f"section.{s['key']}") or "") for s in rfp.sections}
+    drafts = {
+        s["key"]: str(form.get(f"section.{s['key']}") or "").replace("\r\n", "\n")
+        for s in rfp.sections
+    }
     try:
         for key, value in drafts.items():
             if value != proposal.sections.get(key, ""):
