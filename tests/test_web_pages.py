@@ -358,7 +358,9 @@ def test_district_imports_clusters_matches_and_drafts_the_mou(
     form["matrix.facilities"] = "shared"
     assert staff.post(mou_path, form).status_code == 303
     diff = text_of(staff.get(f"{mou_path}?from=1&to=2"))
-    assert "extended_day_year" in diff and "facilities" in diff
+    # The comparison reads as words: the clause granted, then not; District, then Shared.
+    assert "autonomies › time › extended day year changed granted not granted" in diff
+    assert "responsibilities › facilities changed District Shared" in diff
     assert "&lt;b&gt;bold&lt;/b&gt;" in staff.get(mou_path)
     pdf = staff.client.get(f"{mou_path}/document.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")

@@ -23,6 +23,24 @@ templates.env.filters["when"] = format_when
 templates.env.filters["file_kind"] = lambda ct: FILE_KINDS.get(ct, ct)
 templates.env.filters["needs_title"] = lambda key: NEEDS_AREA_TITLES.get(key, key)
 templates.env.filters["score"] = lambda v: "" if v is None else f"{v:.1f}"
+PARTY_WORDS = {"district": "District", "lead_partner": "Lead Partner", "shared": "Shared"}
+
+
+def _readable_value(value: object) -> str:
+    """A term's value as a district official reads it in a comparison of versions."""
+    if value is True:
+        return "granted"
+    if value is False:
+        return "not granted"
+    if value is None:
+        return ""
+    return PARTY_WORDS.get(value, str(value)) if isinstance(value, str) else str(value)
+
+
+templates.env.filters["term_value"] = _readable_value
+templates.env.filters["term_path"] = lambda path: " › ".join(
+    part.replace("_", " ") for part in str(path).split(".") if part != "enabled"
+)
 PAGE_SIZE = 20
 
 # Confirmations after a redirect, chosen by key so no text from the URL reaches the page.

@@ -769,13 +769,14 @@ def _district_edits_and_executes_mou(j: Journey, page: Page) -> None:
     page.wait_for_url(re.compile(r"\?from=1&to=2$"))
     diff = page.get_by_role("table", name="Changes from version 1 to version 2")
     rows = diff.locator("tbody tr")
+    # In words: the clause not granted, then granted; District, then Shared.
     expect(
-        rows.filter(has_text="autonomies.people.additional_compensation.enabled")
-    ).to_contain_text(re.compile(r"changed\s*False\s*True"))
-    expect(rows.filter(has_text="responsibilities.facilities")).to_contain_text(
-        re.compile(r"changed\s*district\s*shared")
+        rows.filter(has_text="autonomies › people › additional compensation")
+    ).to_contain_text(re.compile(r"changed\s*not granted\s*granted"))
+    expect(rows.filter(has_text="responsibilities › facilities")).to_contain_text(
+        re.compile(r"changed\s*District\s*Shared")
     )
-    expect(rows.filter(has_text="benchmarks[0].targets.1")).to_contain_text(
+    expect(rows.filter(has_text="benchmarks[0] › targets › 1")).to_contain_text(
         re.compile(r"changed\s*91(\.0)?\s*92(\.0)?")
     )
     # Only what was changed: saving the form as it stands changes nothing else.
