@@ -770,9 +770,9 @@ def _district_edits_and_executes_mou(j: Journey, page: Page) -> None:
     diff = page.get_by_role("table", name="Changes from version 1 to version 2")
     rows = diff.locator("tbody tr")
     # In words: the clause not granted, then granted; District, then Shared.
-    expect(
-        rows.filter(has_text="autonomies › people › additional compensation")
-    ).to_contain_text(re.compile(r"changed\s*not granted\s*granted"))
+    expect(rows.filter(has_text="autonomies › people › additional compensation")).to_contain_text(
+        re.compile(r"changed\s*not granted\s*granted")
+    )
     expect(rows.filter(has_text="responsibilities › facilities")).to_contain_text(
         re.compile(r"changed\s*District\s*Shared")
     )
