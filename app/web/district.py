@@ -28,6 +28,7 @@ from app.web.pages import (
     field_errors,
     page,
     redirect,
+    refused,
     role_of,
     text,
     texts,
@@ -396,7 +397,7 @@ def save_mou(
             session,
             user,
             mou_id,
-            {"errors": field_errors(exc), "alert": exc.detail},
+            refused(exc),
             exc.status,
         )
     return redirect(f"/mous/{mou_id}", "saved")
@@ -431,7 +432,7 @@ def mou_action(
             session,
             user,
             mou_id,
-            {"errors": field_errors(exc), "alert": exc.detail},
+            refused(exc),
             exc.status,
         )
     return redirect(f"/mous/{mou_id}", {"execute": "executed"}.get(action, "saved"))

@@ -171,6 +171,23 @@ def field_errors(exc: ProblemError) -> dict[str, str]:
     return found
 
 
+def refused(exc: ProblemError) -> dict[str, Any]:
+    """The page context that shows a refusal: each field's error and the summary."""
+    return {"errors": field_errors(exc), "alert": exc.detail}
+
+
+ORGANIZATION_KINDS = {
+    "nonprofit": "Non-profit organization",
+    "school_management_org": "School or charter management organization",
+    "supporting_partner": "Supporting partner",
+    "local_funder": "Local funder",
+    "university": "University",
+    "union": "Union",
+    "district_unit": "District's internal unit",
+    "other": "Other",
+}
+
+
 def redirect(url: str, done: str | None = None) -> RedirectResponse:
     if done:
         path, hash_mark, fragment = url.partition("#")  # the query goes before a #fragment

@@ -25,6 +25,7 @@ from app.rfps import service as rfp_service
 from app.self_audit import service as self_audit_service
 from app.self_audit.schemas import SelfAuditWrite
 from app.web.pages import (
+    ORGANIZATION_KINDS,
     Csrf,
     FormDep,
     SignedIn,
@@ -41,16 +42,6 @@ from scoring import self_audit as audit_math
 
 router = APIRouter(route_class=SessionClosingRoute, include_in_schema=False)
 
-ORGANIZATION_KINDS = {
-    "nonprofit": "Non-profit organization",
-    "school_management_org": "School or charter management organization",
-    "supporting_partner": "Supporting partner",
-    "local_funder": "Local funder",
-    "university": "University",
-    "union": "Union",
-    "district_unit": "District's internal unit",
-    "other": "Other",
-}
 RATINGS = list(audit_math.RATING_TITLES.items())
 GAP_STRATEGIES = list(audit_math.STRATEGY_TITLES.items())
 

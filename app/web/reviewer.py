@@ -23,6 +23,7 @@ from app.web.pages import (
     field_errors,
     page,
     redirect,
+    refused,
     role_of,
     text,
     validated,
@@ -121,7 +122,7 @@ def attest(
             session,
             user,
             rfp_id,
-            {"errors": field_errors(exc), "alert": exc.detail},
+            refused(exc),
             exc.status,
         )
     return redirect("/dashboard", "attested")
@@ -149,7 +150,7 @@ def declare_conflict(
             session,
             user,
             rfp_id,
-            {"errors": field_errors(exc), "alert": exc.detail},
+            refused(exc),
             exc.status,
         )
     return redirect(f"/review/rfps/{rfp_id}", "conflict")

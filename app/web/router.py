@@ -21,19 +21,9 @@ from app.rfps import policies as rfp_policies
 from app.rfps import service as rfp_service
 from app.rfps.models import RfpStatus
 from app.web import district, partner, reviewer, sessions, staff
-from app.web.pages import PAGE_SIZE, Csrf, WebUser, page
+from app.web.pages import ORGANIZATION_KINDS, PAGE_SIZE, Csrf, WebUser, page
 
 router = APIRouter(route_class=SessionClosingRoute, include_in_schema=False)
-ORGANIZATION_KINDS = {
-    "nonprofit": "Non-profit organization",
-    "school_management_org": "School or charter management organization",
-    "supporting_partner": "Supporting partner",
-    "local_funder": "Local funder",
-    "university": "University",
-    "union": "Union",
-    "district_unit": "District's internal unit",
-    "other": "Other",
-}
 
 
 @router.get("/", response_class=HTMLResponse)

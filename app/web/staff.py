@@ -25,6 +25,7 @@ from app.web.pages import (
     field_errors,
     page,
     redirect,
+    refused,
     role_of,
     text,
     validated,
@@ -206,7 +207,7 @@ def save_builder(
             user,
             rfp,
             "overview",
-            {"errors": field_errors(exc), "alert": exc.detail},
+            refused(exc),
             exc.status,
         )
     return redirect(f"/manage/rfps/{rfp_id}", "published" if publish else "saved")
@@ -392,7 +393,7 @@ def record_conflict(
             session,
             user,
             rfp,
-            {"errors": field_errors(exc), "alert": exc.detail},
+            refused(exc),
             exc.status,
         )
     return redirect(f"/manage/rfps/{rfp_id}/panel", "conflict")
@@ -490,7 +491,7 @@ def set_consensus(
             session,
             user,
             rfp,
-            {"errors": field_errors(exc), "alert": exc.detail},
+            refused(exc),
             exc.status,
         )
     return redirect(f"/manage/rfps/{rfp_id}/results", "saved")
@@ -515,7 +516,7 @@ def finalize(
             session,
             user,
             rfp,
-            {"errors": field_errors(exc), "alert": exc.detail},
+            refused(exc),
             exc.status,
         )
     return redirect(f"/manage/rfps/{rfp_id}/results", "finalized")
