@@ -133,6 +133,19 @@ def test_organization_sign_up_and_profile(api: Api) -> None:
         headers=partner.headers,
     )
     assert_problem(bad, 422)
+    # Null: a required number is refused; a list or text with an empty value is cleared.
+    url = f"/api/v1/organizations/{partner.organization_id}"
+    assert_problem(
+        api.client.patch(url, json={"capacity_clusters": None}, headers=partner.headers), 422
+    )
+    cleared = api.client.patch(
+        url,
+        json={"states": None, "grade_levels": None, "description": None},
+        headers=partner.headers,
+    )
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["states"] == [] and cleared.json()["grade_levels"] == []
+    assert cleared.json()["description"] == ""
 
 
 def test_organization_invisible_to_other_partners_and_unrelated_staff(api: Api) -> None:

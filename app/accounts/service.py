@@ -219,11 +219,13 @@ def update_organization(
     if not policies.is_member_of(actor, organization.id):
         raise NotFound("Organization")
     changes = data.model_dump(exclude_unset=True)
-    for required in ("name", "kind", "contact_name"):
+    for required in ("name", "kind", "contact_name", "capacity_clusters"):
         if required in changes and changes[required] is None:
             raise Unprocessable.at(["body", required], f"{required} cannot be empty")
+    # An explicit null clears a field that has an empty value rather than no value.
+    empty: dict[str, object] = {"description": "", "states": [], "grade_levels": []}
     for key, value in changes.items():
-        setattr(organization, key, "" if key == "description" and value is None else value)
+        setattr(organization, key, empty.get(key) if value is None and key in empty else value)
     organization.updated_at = utcnow()
     session.add(organization)
     audit.record(
