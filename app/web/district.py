@@ -26,6 +26,7 @@ from app.web.pages import (
     SignedIn,
     check_csrf,
     field_errors,
+    keep_on_form,
     page,
     redirect,
     refused,
@@ -88,9 +89,7 @@ async def import_schools(request: Request, session: SessionDep, user: SignedIn) 
             data=data,
         )
     except ProblemError as exc:
-        if exc.status in (401, 403, 404):
-            raise
-        session.rollback()
+        keep_on_form(session, exc)
         return await run_in_threadpool(
             _schools_page, request, session, user, {"errors": {"file": exc.detail}}, exc.status
         )
@@ -185,9 +184,7 @@ def rank_providers(
             session=session, actor=user, cluster_id=cluster_id, organization_ids=ranked
         )
     except ProblemError as exc:
-        if exc.status in (401, 403, 404):
-            raise
-        session.rollback()
+        keep_on_form(session, exc)
         return _clusters_page(request, session, user, {"alert": exc.detail}, exc.status)
     return redirect("/district/clusters", "ranked")
 
@@ -228,9 +225,7 @@ def run_matching(request: Request, session: SessionDep, user: SignedIn) -> Respo
             session=session, actor=user, agency_id=agency_id, cluster_ids=None, weights=None
         )
     except ProblemError as exc:
-        if exc.status in (401, 403, 404):
-            raise
-        session.rollback()
+        keep_on_form(session, exc)
         return _matching_page(request, session, user, {"alert": exc.detail}, exc.status)
     return redirect("/district/matching", "matched")
 
@@ -259,9 +254,7 @@ def decide(
             reason=text(form, "reason"),
         )
     except ProblemError as exc:
-        if exc.status in (401, 403, 404):
-            raise
-        session.rollback()
+        keep_on_form(session, exc)
         return _matching_page(request, session, user, {"alert": exc.detail}, exc.status)
     return redirect("/district/matching", "accepted" if decision == "accept" else "declined")
 
@@ -424,9 +417,7 @@ def mou_action(
         else:
             raise NotFound("Page")
     except ProblemError as exc:
-        if exc.status in (401, 403, 404):
-            raise
-        session.rollback()
+        keep_on_form(session, exc)
         return _mou_page(
             request,
             session,

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
+from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from app.accounts.models import Role, User
@@ -169,6 +170,14 @@ def field_errors(exc: ProblemError) -> dict[str, str]:
         loc = [str(p) for p in error.get("loc", []) if p != "body"]
         found.setdefault(".".join(loc) or "form", str(error.get("msg", "")))
     return found
+
+
+def keep_on_form(session: Session, exc: ProblemError) -> None:
+    """After a refused form: a refusal of the caller (401/403/404) becomes its error page;
+    any other is undone and shown on the form."""
+    if exc.status in (401, 403, 404):
+        raise exc
+    session.rollback()
 
 
 def refused(exc: ProblemError) -> dict[str, Any]:

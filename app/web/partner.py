@@ -31,6 +31,7 @@ from app.web.pages import (
     SignedIn,
     check_csrf,
     field_errors,
+    keep_on_form,
     page,
     redirect,
     role_of,
@@ -308,9 +309,7 @@ async def upload_attachment(
                 upload=upload,
             )
     except ProblemError as exc:
-        if exc.status in (401, 403, 404):
-            raise
-        session.rollback()
+        keep_on_form(session, exc)
         return await run_in_threadpool(
             _editor,
             request,
@@ -360,9 +359,7 @@ def submit_proposal(
             idempotency_key=text(form, "idempotency_key") or None,
         )
     except ProblemError as exc:
-        if exc.status in (401, 403, 404):
-            raise
-        session.rollback()
+        keep_on_form(session, exc)
         return _editor(
             request, session, user, proposal_id, field_errors(exc), exc.detail, None, exc.status
         )
