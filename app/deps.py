@@ -10,12 +10,14 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session
 
 from app.accounts.models import Role, User
 from app.core import ratelimit
 from app.core.config import get_settings
-from app.core.db import get_engine, get_session, read_session
+from app.core.db import get_engine, get_session, read_connection, read_session
 from app.core.errors import Forbidden, Unauthorized
 from app.core.security import decode_access_token
 
@@ -25,18 +27,25 @@ T = TypeVar("T")
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
+_USERS = User.__table__  # type: ignore[attr-defined]
+_USER_BY_ID = select(_USERS).where(_USERS.c.id == bindparam("id"))
+
+
 def _user_from_token(token: str | None) -> User | None:
     if not token:
         return None
     user_id = decode_access_token(token)
     if user_id is None:
         raise Unauthorized("The access token is invalid or has expired.")
-    # A short read of its own: on SQLite, a request's write transaction must not begin in a
-    # dependency and wait there for the endpoint's thread while other requests queue for it.
-    with read_session() as session:
-        user = session.get(User, user_id)
-    if user is None or not user.is_active:
+    # Every request makes this lookup: a Core read on a connection of its own, not an ORM
+    # session. (On SQLite, the request's write transaction must not begin in a dependency
+    # and wait there for the endpoint's thread while other requests queue for it.)
+    with read_connection() as conn:
+        row = conn.execute(_USER_BY_ID, {"id": user_id}).mappings().first()
+    if row is None or not row["is_active"]:
         raise Unauthorized("The access token is invalid or has expired.")
+    user = User.model_validate(row)
+    make_transient_to_detached(user)  # like a user loaded by a session that has closed
     return user
 
 

@@ -59,19 +59,10 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
     install_openapi(app)
     app.add_middleware(RequestContextMiddleware)
-    app.include_router(accounts_router)
-    app.include_router(audit_router)
-    app.include_router(rfps_router)
-    app.include_router(self_audit_router)
-    app.include_router(proposals_router)
-    app.include_router(reviews_router)
-    app.include_router(schools_router)
-    app.include_router(matching_router)
-    app.include_router(mous_router)
-    app.include_router(web_router)
-    app.mount("/static", StaticFiles(directory=documents.STATIC_DIR), name="static")
-    errors.html_error_renderer = web_error_page
 
+    # Requests are matched against routes in order, one pattern at a time: the probes, which
+    # orchestrators call every few seconds, and the deadline rush's uploads and submissions
+    # come first.
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -86,6 +77,19 @@ def create_app() -> FastAPI:
         except Exception:
             return problem(503, "The database is unreachable.", slug="service-unavailable")
         return JSONResponse({"status": "ready"})
+
+    app.include_router(proposals_router)
+    app.include_router(accounts_router)
+    app.include_router(audit_router)
+    app.include_router(rfps_router)
+    app.include_router(self_audit_router)
+    app.include_router(reviews_router)
+    app.include_router(schools_router)
+    app.include_router(matching_router)
+    app.include_router(mous_router)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=documents.STATIC_DIR), name="static")
+    errors.html_error_renderer = web_error_page
 
     return app
 

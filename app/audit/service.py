@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, text
+from sqlalchemy import func, insert, text
 from sqlmodel import Session, col, select
 
 from app.audit.models import GENESIS_HASH, AuditEvent, AuditHead
-from app.core.db import utcnow
+from app.core.db import new_id, utcnow
 
 
 def _canonical(
@@ -55,6 +55,11 @@ def _hash(event: AuditEvent) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
+_INSERT_EVENT = insert(AuditEvent.__table__)  # type: ignore[attr-defined]
+_ADVANCE_HEAD = text("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+_SET_HEAD_HASH = text("UPDATE audit_head SET hash = :h WHERE id = 1")
+
+
 def record(
     *,
     session: Session,
@@ -64,32 +69,29 @@ def record(
     entity_id: str,
     agency_id: str | None = None,
     data: dict[str, Any] | None = None,
-) -> AuditEvent:
+) -> None:
     """Append an event in the caller's transaction; it commits or rolls back with the change."""
+    # Core statements, not the ORM: every write of the deadline rush appends here.
+    conn = session.connection()
     # The UPDATE takes the head's row lock (PostgreSQL) or the write lock (SQLite) until
     # commit, so concurrent transactions append one after another and never fork the chain.
-    row = session.execute(
-        text("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
-    ).one()
-    seq, prev_hash = int(row[0]), str(row[1])
+    seq, prev_hash = conn.execute(_ADVANCE_HEAD).one()
     # Round-trip through JSON so the hashed content equals what the database hands back.
     clean = json.loads(json.dumps(data or {}, default=str))
-    event = AuditEvent(
-        seq=seq,
-        at=utcnow(),
-        actor_id=actor_id,
-        agency_id=agency_id,
-        action=action,
-        entity=entity,
-        entity_id=entity_id,
-        data=clean,
-        prev_hash=prev_hash,
-        hash="",
-    )
-    event.hash = _hash(event)
-    session.add(event)
-    session.execute(text("UPDATE audit_head SET hash = :h WHERE id = 1"), {"h": event.hash})
-    return event
+    values: dict[str, Any] = {
+        "seq": int(seq),
+        "at": utcnow(),
+        "actor_id": actor_id,
+        "agency_id": agency_id,
+        "action": action,
+        "entity": entity,
+        "entity_id": entity_id,
+        "data": clean,
+        "prev_hash": str(prev_hash),
+    }
+    digest = hashlib.sha256(_canonical(**values)).hexdigest()
+    conn.execute(_INSERT_EVENT, {**values, "id": new_id(), "hash": digest})
+    conn.execute(_SET_HEAD_HASH, {"h": digest})
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import secrets
 import socket
 import time
 from collections.abc import Iterator
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -32,9 +32,16 @@ class LocalStorage:
         self.root = root
         self.tmp = root / "tmp"
 
+    @cached_property
+    def _real_root(self) -> Path:
+        return self.root.resolve()
+
     def _resolve(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if not path.is_relative_to(self.root.resolve()) or ".." in Path(key).parts:
+        if ".." in Path(key).parts:
+            raise ValueError(f"storage key escapes the storage root: {key!r}")
+        # Keys never name links, so a join under the resolved root needs no resolve of its own.
+        path = self._real_root / key
+        if not path.is_relative_to(self._real_root):
             raise ValueError(f"storage key escapes the storage root: {key!r}")
         return path
 
@@ -76,7 +83,7 @@ class LocalStorage:
         if base.is_dir():
             for path in base.rglob("*"):
                 if path.is_file():
-                    yield path.relative_to(self.root.resolve()).as_posix()
+                    yield path.relative_to(self._real_root).as_posix()
 
     def sweep_temporaries(self, stale_after_seconds: float = 86400) -> int:
         """Remove temporaries whose writer died: this host's files of processes that no longer

@@ -11,7 +11,6 @@ from app.core.storage import get_storage
 from app.core.uploads import upload_from
 from app.deps import CurrentUser, SessionClosingRoute, SessionDep, checked_before_upload
 from app.proposals import service
-from app.proposals.models import ProposalStatus
 from app.proposals.schemas import (
     AttachmentRead,
     ProposalRead,
@@ -116,14 +115,13 @@ async def upload_attachment(
     # Refuse a wrong caller before reading a byte of the body.
     await checked_before_upload(service.check_own, user=user, proposal_id=proposal_id)
     async with upload_from(request) as upload:
-        attachment = await run_in_threadpool(
+        return await run_in_threadpool(
             service.add_attachment,
             session=session,
             actor=user,
             proposal_id=proposal_id,
             upload=upload,
         )
-    return AttachmentRead.model_validate(attachment, from_attributes=True)
 
 
 @router.get(
@@ -163,14 +161,8 @@ def submit_proposal(
     proposal_id: str,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> SubmissionReceipt:
-    version = service.submit(
+    return service.submit(
         session=session, actor=user, proposal_id=proposal_id, idempotency_key=idempotency_key
-    )
-    return SubmissionReceipt(
-        status=ProposalStatus.submitted,
-        version=version.number,
-        receipt=version.receipt,
-        submitted_at=version.submitted_at,
     )
 
 

@@ -55,10 +55,14 @@ def rubric_of(criteria: Sequence[dict[str, Any]]) -> list[rubric_math.Criterion]
 
 def effective_status(rfp: Rfp, now: datetime | None = None) -> RfpStatus:
     """The deadline itself closes an RFP; nobody has to call close."""
-    status = RfpStatus(rfp.status)
-    if status == RfpStatus.published and rfp.submission_deadline <= (now or utcnow()):
+    return status_at(rfp.status, rfp.submission_deadline, now)
+
+
+def status_at(status: str, deadline: datetime, now: datetime | None = None) -> RfpStatus:
+    """An RFP's status from its stored status and deadline, as of `now` (the server clock)."""
+    if status == RfpStatus.published and deadline <= (now or utcnow()):
         return RfpStatus.closed
-    return status
+    return RfpStatus(status)
 
 
 def is_open_for_submissions(rfp: Rfp, now: datetime | None = None) -> bool:
