@@ -1,11 +1,13 @@
 """Operations endpoints and the error contract (problem+json everywhere)."""
 
 import logging
+from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from app.core.storage import LocalStorage
 from tests.support import assert_problem
 
 
@@ -111,3 +113,21 @@ def test_logs_are_json_with_request_ids_and_never_hold_a_password(
     access = [json.loads(line) for line in lines if '"logger": "app.access"' in line]
     if access:  # in-process: the app's own access log lines are captured here
         assert all(entry["request_id"] and entry["path"].startswith("/api/v1/") for entry in access)
+
+
+@pytest.mark.parametrize("key", ["../outside", "blobs/../../outside", "/etc/passwd"])
+def test_storage_keys_cannot_leave_the_storage_root(tmp_path: Path, key: str) -> None:
+    storage = LocalStorage(tmp_path / "files")
+    with pytest.raises(ValueError, match="escapes the storage root"):
+        storage.path(key)
+    with pytest.raises(ValueError, match="escapes the storage root"):
+        storage.write(key, b"x")
+    assert not (tmp_path / "outside").exists()
+
+
+def test_storage_keeps_files_under_its_root(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path / "files")
+    storage.write("documents/a.pdf", b"%PDF-1.4")
+    assert storage.path("documents/a.pdf") == (tmp_path / "files" / "documents/a.pdf").resolve()
+    assert storage.read("documents/a.pdf") == b"%PDF-1.4"
+    assert list(storage.iter_keys("documents")) == ["documents/a.pdf"]
