@@ -3,7 +3,7 @@
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -52,18 +52,19 @@ def proposal_etag(proposal: Proposal) -> str:
 def _record(
     session: Session, actor: User, proposal: Proposal, rfp: Rfp, action: str, **data: Any
 ) -> None:
-    _audit(session, actor, proposal.id, proposal.organization_id, rfp.id, action, **data)
+    ids = {"organization_id": proposal.organization_id, "rfp_id": rfp.id}
+    _audit(session, actor, proposal.id, ids, action, **data)
 
 
 def _audit(
     session: Session,
     actor: User,
     proposal_id: str,
-    organization_id: str,
-    rfp_id: str,
+    owner: Mapping[Any, Any],
     action: str,
     **data: Any,
 ) -> None:
+    """A proposal event; `owner` holds its RFP's and its organization's ids."""
     audit.record(
         session=session,
         actor_id=actor.id,
@@ -72,7 +73,7 @@ def _audit(
         entity_id=proposal_id,
         # Partner events stay out of the agency's audit view until bids are opened.
         agency_id=None,
-        data={"rfp_id": rfp_id, "organization_id": organization_id, **data},
+        data={"rfp_id": owner["rfp_id"], "organization_id": owner["organization_id"], **data},
     )
 
 
@@ -363,8 +364,7 @@ def add_attachment(
             session,
             actor,
             proposal_id,
-            header["organization_id"],
-            header["rfp_id"],
+            header,
             "proposal.attachment_added",
             attachment_id=attachment.id,
             key=key,
@@ -555,8 +555,7 @@ def submit(
             session,
             actor,
             proposal_id,
-            header["organization_id"],
-            header["rfp_id"],
+            header,
             "proposal.submitted",
             version=version.version,
             receipt=receipt,
