@@ -13,6 +13,7 @@ from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.reference import GRADE_CODES
 from app.matching.models import Match, MatchingRun, MatchStatus
 from app.matching.schemas import MatchingRunRead, MatchRead, UnmatchedCluster
+from app.reviews import service as review_service
 from app.reviews.models import PreferredProvider
 from app.schools import service as school_service
 from app.schools.models import Cluster, ClusterPreference, School
@@ -22,23 +23,6 @@ from scoring import matching as matching_math
 HIGH_SCHOOL_ITEM = "experience.high_schools"
 NO_PROVIDERS = "No provider is on the preferred-provider list for this state yet."
 _RATING_VALUE = {"met": 1.0, "partial": 0.5, "not_met": 0.0}
-
-
-def listed_providers(session: Session, agency: Agency) -> list[PreferredProvider]:
-    """Current listings covering the district's state, best (latest, highest) first."""
-    return list(
-        session.exec(
-            select(PreferredProvider)
-            .where(
-                PreferredProvider.state == agency.state,
-                col(PreferredProvider.valid_until) >= utcnow().date(),
-            )
-            .order_by(
-                col(PreferredProvider.created_at).desc(),
-                col(PreferredProvider.weighted_total).desc(),
-            )
-        )
-    )
 
 
 def _accepted_load(session: Session, organization_ids: list[str]) -> dict[str, int]:
@@ -60,7 +44,7 @@ def _accepted_load(session: Session, organization_ids: list[str]) -> dict[str, i
 def _provider_inputs(session: Session, agency: Agency) -> list[matching_math.ProviderInput]:
     listings: dict[str, PreferredProvider] = {}
     categories: dict[str, set[str]] = {}
-    for listing in listed_providers(session, agency):
+    for listing in review_service.listed_providers(session, agency):
         listings.setdefault(listing.organization_id, listing)  # the newest listing's score counts
         categories.setdefault(listing.organization_id, set()).update(listing.categories)
     ids = list(listings)

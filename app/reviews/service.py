@@ -49,6 +49,7 @@ from app.reviews.schemas import (
 )
 from app.rfps import policies as rfp_policies
 from app.rfps import service as rfp_service
+from app.rfps import templates as rfp_templates
 from app.rfps.models import Rfp, RfpStatus
 from app.rfps.schemas import Criterion as CriterionSchema
 from scoring import agreement as agreement_math
@@ -650,7 +651,7 @@ def submit_assignment(*, session: Session, actor: User, assignment_id: str) -> A
 
 
 def rubric_of(rfp: Rfp) -> list[rubric_math.Criterion]:
-    return rfp_service.rubric_of(rfp.criteria)
+    return rfp_templates.rubric_of(rfp.criteria)
 
 
 # --- results -------------------------------------------------------------------------------
@@ -1062,3 +1063,20 @@ def preferred_providers(
         for listing, org, rfp, agency in rows
     ]
     return items[offset : offset + limit], len(items)
+
+
+def listed_providers(session: Session, agency: Agency) -> list[PreferredProvider]:
+    """Current listings covering the district's state, best (latest, highest) first."""
+    return list(
+        session.exec(
+            select(PreferredProvider)
+            .where(
+                PreferredProvider.state == agency.state,
+                col(PreferredProvider.valid_until) >= utcnow().date(),
+            )
+            .order_by(
+                col(PreferredProvider.created_at).desc(),
+                col(PreferredProvider.weighted_total).desc(),
+            )
+        )
+    )

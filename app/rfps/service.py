@@ -24,7 +24,7 @@ from app.rfps.schemas import (
     RfpRead,
     RfpUpdate,
 )
-from app.rfps.templates import all_templates
+from app.rfps.templates import all_templates, rubric_of
 from scoring import rubric as rubric_math
 
 CONTENT_FIELDS = (
@@ -37,20 +37,6 @@ CONTENT_FIELDS = (
     "reviewers_per_proposal",
     "categories",
 )
-
-
-def rubric_of(criteria: Sequence[dict[str, Any]]) -> list[rubric_math.Criterion]:
-    return [
-        rubric_math.Criterion(
-            key=c["key"],
-            title=c["title"],
-            weight=float(c["weight"]),
-            levels=tuple(rubric_math.Level(lv["value"], lv["descriptor"]) for lv in c["levels"]),
-            min_level=c.get("min_level"),
-            multiplier=float(c.get("multiplier", 1.0)),
-        )
-        for c in criteria
-    ]
 
 
 def effective_status(rfp: Rfp, now: datetime | None = None) -> RfpStatus:

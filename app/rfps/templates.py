@@ -1,13 +1,15 @@
 """RFP templates: YAML files in rfp_templates/, validated when loaded."""
 
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
 from app.rfps.schemas import RfpTemplate
-from scoring.rubric import validate_rubric
+from scoring import rubric as rubric_math
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "rfp_templates"
 
@@ -25,9 +27,7 @@ def load_template(path: Path) -> RfpTemplate:
     if template.key != path.stem:
         raise TemplateError(f"{path.name}: its key '{template.key}' must match the file name")
     # A template must be publishable as it stands, so its rubric is checked in full.
-    from app.rfps.service import rubric_of
-
-    problems = validate_rubric(rubric_of([c.model_dump() for c in template.criteria]))
+    problems = rubric_math.validate_rubric(rubric_of([c.model_dump() for c in template.criteria]))
     if problems:
         raise TemplateError(f"{path.name}: " + " ".join(problems))
     return template
@@ -40,3 +40,18 @@ def all_templates() -> dict[str, RfpTemplate]:
         template = load_template(path)
         templates[template.key] = template
     return templates
+
+
+def rubric_of(criteria: Sequence[dict[str, Any]]) -> list[rubric_math.Criterion]:
+    """The scoring core's rubric from criteria as templates and RFPs store them."""
+    return [
+        rubric_math.Criterion(
+            key=c["key"],
+            title=c["title"],
+            weight=float(c["weight"]),
+            levels=tuple(rubric_math.Level(lv["value"], lv["descriptor"]) for lv in c["levels"]),
+            min_level=c.get("min_level"),
+            multiplier=float(c.get("multiplier", 1.0)),
+        )
+        for c in criteria
+    ]
