@@ -22,31 +22,25 @@ Edge cases, chosen so that calibration never invents information:
   scores say how generous they are and nothing about which proposal is better.
 * With a single reviewer the panel is that reviewer, so nothing changes.
 
+``calibrated_means`` in ``scoring.rubric`` applies this to an RFP's scores.
+
 Calibration is most meaningful when each reviewer scores several proposals; a reviewer who
 scored one proposal is standardized across that proposal's criteria only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
-
-from scoring.rubric import (
-    Criterion,
-    FloatArray,
-    IndexArray,
-    Scores,
-    build_score_cube,
-    slot_mean,
-)
+from numpy.typing import NDArray
 
 MIN_SCORES = 3
 # Below this standard deviation (in fractions of a scale) a reviewer has no spread.
 ZERO_SPREAD = 1e-9
 
 
-def calibrated_fractions(fractions: FloatArray, reviewer: IndexArray) -> FloatArray:
+def calibrated_fractions(
+    fractions: NDArray[np.float64], reviewer: NDArray[np.intp]
+) -> NDArray[np.float64]:
     """Calibrate a proposals x slots x criteria array of fractions (NaN = not scored).
 
     ``reviewer`` (proposals x slots) gives each slot's reviewer index, -1 when empty.
@@ -77,20 +71,3 @@ def calibrated_fractions(fractions: FloatArray, reviewer: IndexArray) -> FloatAr
     result = np.full(fractions.shape, np.nan)
     result[present] = np.clip(shift[who] + deviations * scale[who], 0.0, 1.0)
     return result
-
-
-def calibrate(criteria: Sequence[Criterion], scores: Scores) -> dict[str, dict[str, float]]:
-    """Calibrated mean per proposal and criterion, on the criterion's own scale.
-
-    Only proposal/criterion pairs with at least one score appear in the result.
-    ``scores`` is proposal_id -> reviewer_id -> criterion_key -> level value, for the
-    whole RFP.
-    """
-    cube = build_score_cube(criteria, scores)
-    means = slot_mean(calibrated_fractions(cube.fractions(), cube.reviewer))
-    values = (cube.mins + means * cube.spans).tolist()
-    keys = [criterion.key for criterion in cube.criteria]
-    return {
-        proposal_id: {key: v for key, v in zip(keys, values[p], strict=True) if v == v}
-        for p, proposal_id in enumerate(cube.proposal_ids)
-    }

@@ -29,6 +29,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from scoring.calibration import calibrated_fractions
+
 FloatArray = NDArray[np.float64]
 IndexArray = NDArray[np.intp]
 
@@ -400,9 +402,6 @@ def results_from_cube(
     cube: ScoreCube, consensus: Consensus | None = None, calibrate: bool = True
 ) -> list[ProposalResult]:
     """proposal_results for scores already laid out as a cube (built once per RFP)."""
-    # calibration builds on this module's ScoreCube, so it is imported at call time.
-    from scoring.calibration import calibrated_fractions
-
     consensus_values, has_consensus = _consensus_array(cube, consensus or {})
     mins, spans = cube.mins, cube.spans
     weights = np.array([criterion.weight for criterion in cube.criteria], dtype=np.float64)
@@ -516,3 +515,20 @@ def _none_for_nan(array: FloatArray, as_int: bool = False) -> list[Any]:
     objects[missing] = None
     result: list[Any] = objects.tolist()
     return result
+
+
+def calibrated_means(criteria: Sequence[Criterion], scores: Scores) -> dict[str, dict[str, float]]:
+    """Calibrated mean per proposal and criterion, on the criterion's own scale.
+
+    Only proposal/criterion pairs with at least one score appear in the result.
+    ``scores`` is proposal_id -> reviewer_id -> criterion_key -> level value, for the
+    whole RFP.
+    """
+    cube = build_score_cube(criteria, scores)
+    means = slot_mean(calibrated_fractions(cube.fractions(), cube.reviewer))
+    values = (cube.mins + means * cube.spans).tolist()
+    keys = [criterion.key for criterion in cube.criteria]
+    return {
+        proposal_id: {key: v for key, v in zip(keys, values[p], strict=True) if v == v}
+        for p, proposal_id in enumerate(cube.proposal_ids)
+    }

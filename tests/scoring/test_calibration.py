@@ -5,8 +5,8 @@ import statistics
 import numpy as np
 import pytest
 
-from scoring.calibration import MIN_SCORES, calibrate, calibrated_fractions
-from scoring.rubric import Criterion, Level, build_score_cube, proposal_results
+from scoring.calibration import MIN_SCORES, calibrated_fractions
+from scoring.rubric import Criterion, Level, build_score_cube, calibrated_means, proposal_results
 
 ZERO_TO_FOUR = tuple(Level(v, f"Level {v}") for v in range(5))
 ONE = [Criterion("plan", "Plan", 100, ZERO_TO_FOUR)]
@@ -71,7 +71,7 @@ def test_calibration_formula_by_hand() -> None:
         z = (x - statistics.fmean(own)) / statistics.pstdev(own)
         return min(1.0, max(0.0, panel_mean + z * panel_sd))
 
-    result = calibrate(ONE, scores)
+    result = calibrated_means(ONE, scores)
     for p, (fa, fb) in enumerate(zip(a, b, strict=True), start=1):
         expected = 4 * (mapped(a, fa) + mapped(b, fb)) / 2
         assert result[f"p{p}"]["plan"] == pytest.approx(expected)
@@ -114,7 +114,7 @@ def test_single_reviewer_is_unchanged() -> None:
     results = proposal_results(TWO, scores)
     for result in results:
         assert result.normalized_total == pytest.approx(result.weighted_total)
-    assert calibrate(TWO, scores) == {
+    assert calibrated_means(TWO, scores) == {
         "p1": pytest.approx({"plan": 1.0, "staff": 4.0}),
         "p2": pytest.approx({"plan": 3.0, "staff": 0.0}),
     }
@@ -131,7 +131,7 @@ def test_calibrated_values_are_clipped_to_the_scale() -> None:
     calibrated = calibrated_fractions(cube.fractions(), cube.reviewer)
     present = ~np.isnan(calibrated)
     assert (calibrated[present] >= 0).all() and (calibrated[present] <= 1).all()
-    for values in calibrate(ONE, scores).values():
+    for values in calibrated_means(ONE, scores).values():
         assert 0.0 <= values["plan"] <= 4.0
 
 
@@ -141,7 +141,7 @@ def test_calibrate_returns_only_scored_pairs_on_each_scale() -> None:
         Criterion("meets", "Meets", 50, (Level(2, "Meets"), Level(1, "Partly"), Level(0, "No"))),
     ]
     scores = {"p1": {"r": {"plan": 4, "meets": 1}}, "p2": {"r": {"plan": 0}}, "p3": {}}
-    result = calibrate(criteria, scores)
+    result = calibrated_means(criteria, scores)
     assert result == {
         "p1": pytest.approx({"plan": 4.0, "meets": 1.0}),
         "p2": pytest.approx({"plan": 0.0}),

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scoring.calibration import calibrate
 from scoring.rubric import (
     Criterion,
     Level,
+    calibrated_means,
     check_level,
     criterion_fraction,
     is_low_score,
@@ -332,7 +332,7 @@ def test_vectorized_results_match_the_plain_definitions(
     scores: dict[str, dict[str, dict[str, int]]],
 ) -> None:
     results = proposal_results(MIXED, scores)
-    calibrated = calibrate(MIXED, scores)
+    calibrated = calibrated_means(MIXED, scores)
     assert [r.proposal_id for r in results] == list(scores)
     for result in results:
         by_reviewer = scores[result.proposal_id]
