@@ -155,14 +155,19 @@ def delete_attachment(session: SessionDep, user: CurrentUser, attachment_id: str
 
 
 @router.post("/proposals/{proposal_id}/submit", response_model=SubmissionReceipt)
-def submit_proposal(
+async def submit_proposal(
     session: SessionDep,
     user: CurrentUser,
     proposal_id: str,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> SubmissionReceipt:
-    return service.submit(
-        session=session, actor=user, proposal_id=proposal_id, idempotency_key=idempotency_key
+    # async around one pool hop: a sync endpoint pays a second hop to validate its answer.
+    return await run_in_threadpool(
+        service.submit,
+        session=session,
+        actor=user,
+        proposal_id=proposal_id,
+        idempotency_key=idempotency_key,
     )
 
 
