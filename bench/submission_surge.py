@@ -857,6 +857,11 @@ def report(
     ratio = rate(pipeline) / rate(bare) if rate(bare) > 0 else 0.0
     verdict_text = "meets" if ratio >= 0.5 else "BELOW"
     row("throughput ratio", f"{ratio:.2f}", f"target >= 0.50: {verdict_text}")
+    # The bare run is mostly bound by this client on a small machine, so its rate varies
+    # from run to run more than the server's CPU per request does.
+    if pipeline.ok and bare.ok and pipeline.server_cpu > 0:
+        cpu_ratio = (bare.server_cpu / bare.ok) / (pipeline.server_cpu / pipeline.ok)
+        row("server CPU ratio", f"{cpu_ratio:.2f}", "(bare / pipeline, per completed)")
     p50_bare = percentile(bare.latencies, 50)
     p50_ratio = percentile(pipeline.latencies, 50) / p50_bare if p50_bare > 0 else math.nan
     row("p50 latency ratio", f"{p50_ratio:.2f}x", "(pipeline / bare)")
