@@ -288,6 +288,40 @@ def test_withdraw_before_the_deadline(api: Api) -> None:
     assert_problem(api.client.post(url + "/withdraw", headers=partner.headers), 409)
 
 
+def test_upload_and_submit_refuse_a_missing_bad_or_deactivated_caller(api: Api) -> None:
+    rfp = published_rfp(api, api.staff())
+    partner = api.partner()
+    proposal = complete_proposal(api, partner, rfp)
+    url = f"/api/v1/proposals/{proposal['id']}"
+    key = rfp["required_attachments"][0]["key"]
+    attachments = _count("attachments")
+    for headers in ({}, {"Authorization": "Bearer garbage"}):
+        assert_problem(api.client.post(url + "/submit", headers=headers), 401)
+        refused = api.client.post(
+            url + "/attachments",
+            data={"key": key},
+            files={"file": ("file.pdf", PDF_BYTES, "application/pdf")},
+            headers=headers,
+        )
+        assert_problem(refused, 401)
+    # An account switched off keeps no access through a token it signed in with before.
+    with get_engine().begin() as conn:
+        conn.execute(
+            text("UPDATE users SET is_active = :off WHERE id = :id"),
+            {"off": False, "id": partner.id},
+        )
+    assert_problem(upload(api, partner, proposal["id"], key), 401)
+    assert_problem(api.client.post(url + "/submit", headers=partner.headers), 401)
+    assert _count("attachments") == attachments
+    assert _versions_of(proposal["id"]) == 0
+
+
+def _versions_of(proposal_id: str) -> int:
+    with get_engine().connect() as conn:
+        query = text("SELECT count(*) FROM proposal_versions WHERE proposal_id = :id")
+        return int(conn.execute(query, {"id": proposal_id}).scalar_one())
+
+
 def test_bids_are_sealed_until_the_deadline(api: Api) -> None:
     staff = api.staff()
     rfp = published_rfp(api, staff)

@@ -9,7 +9,14 @@ from app.core.documents import FILE_KINDS
 from app.core.pagination import Page
 from app.core.storage import get_storage
 from app.core.uploads import upload_from
-from app.deps import CurrentUser, SessionClosingRoute, SessionDep, checked_before_upload
+from app.deps import (
+    CurrentUser,
+    SessionClosingRoute,
+    SessionDep,
+    SignedInCaller,
+    as_caller,
+    caller_checked_before_upload,
+)
 from app.proposals import service
 from app.proposals.schemas import (
     AttachmentRead,
@@ -110,10 +117,10 @@ def save_section(
     openapi_extra=UPLOAD_BODY,
 )
 async def upload_attachment(
-    request: Request, session: SessionDep, user: CurrentUser, proposal_id: str
+    request: Request, session: SessionDep, caller: SignedInCaller, proposal_id: str
 ) -> AttachmentRead:
     # Refuse a wrong caller before reading a byte of the body.
-    await checked_before_upload(service.check_own, user=user, proposal_id=proposal_id)
+    user = await caller_checked_before_upload(caller, service.check_own, proposal_id=proposal_id)
     async with upload_from(request) as upload:
         return await run_in_threadpool(
             service.add_attachment,
@@ -157,15 +164,15 @@ def delete_attachment(session: SessionDep, user: CurrentUser, attachment_id: str
 @router.post("/proposals/{proposal_id}/submit", response_model=SubmissionReceipt)
 async def submit_proposal(
     session: SessionDep,
-    user: CurrentUser,
+    caller: SignedInCaller,
     proposal_id: str,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> SubmissionReceipt:
     # async around one pool hop: a sync endpoint pays a second hop to validate its answer.
-    return await run_in_threadpool(
+    return await as_caller(
+        caller,
         service.submit,
         session=session,
-        actor=user,
         proposal_id=proposal_id,
         idempotency_key=idempotency_key,
     )
