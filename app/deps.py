@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session
 
@@ -47,7 +47,11 @@ def _active_user(user_id: str) -> User:
     # session. (On SQLite, the request's write transaction must not begin in a dependency
     # and wait there for the endpoint's thread while other requests queue for it.)
     with read_connection() as conn:
-        row = conn.execute(_USER_BY_ID, {"id": user_id}).mappings().first()
+        return _active_user_on(conn, user_id)
+
+
+def _active_user_on(conn: Connection, user_id: str) -> User:
+    row = conn.execute(_USER_BY_ID, {"id": user_id}).mappings().first()
     if row is None or not row["is_active"]:
         raise Unauthorized("The access token is invalid or has expired.")
     user = User.model_validate(row)
@@ -70,18 +74,18 @@ def _checked(check: Callable[..., T], /, **kwargs: Any) -> T:
 
 
 class Caller:
-    """The bearer of a valid access token, whose account is read in the thread-pool hop that
-    does the request's database work, not in a hop of its own as for `CurrentUser`.
+    """The bearer of a valid access token, whose account is read in the thread-pool hop and
+    the transaction that do the request's database work, not in its own as for `CurrentUser`.
 
-    For the deadline rush's upload and submit: under a surge each hop to the pool costs more
-    CPU than the lookup it carries.
+    For the deadline rush's upload and submit: under a surge each hop to the pool, and on
+    PostgreSQL each connection checkout, costs more than the lookup it carries.
     """
 
     def __init__(self, user_id: str) -> None:
         self.user_id = user_id
 
-    def account(self) -> User:
-        return _active_user(self.user_id)
+    def account(self, session: Session) -> User:
+        return _active_user_on(session.connection(), self.user_id)
 
 
 async def get_caller(token: Annotated[str | None, Depends(_bearer)]) -> Caller:
@@ -93,20 +97,36 @@ async def get_caller(token: Annotated[str | None, Depends(_bearer)]) -> Caller:
 SignedInCaller = Annotated[Caller, Depends(get_caller)]
 
 
+def in_own_session(work: Callable[..., T], /, **kwargs: Any) -> T:
+    """`work(session=<a writer's session>, **kwargs)`, the session opened and closed in the
+    calling thread. For the deadline rush, instead of `SessionDep`: a dependency with clean-up
+    costs each request an exit stack and a cancel scope on the event loop, and holds its
+    connection until the response is sent."""
+    with Session(get_engine(), expire_on_commit=False) as session:
+        return work(session=session, **kwargs)
+
+
 async def as_caller(caller: Caller, work: Callable[..., T], /, **kwargs: Any) -> T:
-    """`work(actor=<the caller's account>, **kwargs)`, lookup and work in one pool hop."""
-    return await run_in_threadpool(lambda: work(actor=caller.account(), **kwargs))
+    """`work(session=..., actor=<the caller's account>, **kwargs)`: the lookup and the work
+    in one pool hop and one transaction, on a session of its own."""
+
+    def run(session: Session) -> T:
+        return work(session=session, actor=caller.account(session), **kwargs)
+
+    return await run_in_threadpool(in_own_session, run)
 
 
 async def caller_checked_before_upload(
     caller: Caller, check: Callable[..., Any], /, **kwargs: Any
 ) -> User:
-    """The caller's account, read and checked as `checked_before_upload` does, in one hop."""
+    """The caller's account, read and checked as `checked_before_upload` does, in one hop
+    and on one read-only session."""
 
     def run() -> User:
-        user = caller.account()
-        _checked(check, user=user, **kwargs)
-        return user
+        with read_session() as session:
+            user = caller.account(session)
+            check(session=session, user=user, **kwargs)
+            return user
 
     return await run_in_threadpool(run)
 

@@ -16,6 +16,7 @@ from app.deps import (
     SignedInCaller,
     as_caller,
     caller_checked_before_upload,
+    in_own_session,
 )
 from app.proposals import service
 from app.proposals.schemas import (
@@ -117,14 +118,14 @@ def save_section(
     openapi_extra=UPLOAD_BODY,
 )
 async def upload_attachment(
-    request: Request, session: SessionDep, caller: SignedInCaller, proposal_id: str
+    request: Request, caller: SignedInCaller, proposal_id: str
 ) -> AttachmentRead:
     # Refuse a wrong caller before reading a byte of the body.
     user = await caller_checked_before_upload(caller, service.check_own, proposal_id=proposal_id)
     async with upload_from(request) as upload:
         return await run_in_threadpool(
+            in_own_session,
             service.add_attachment,
-            session=session,
             actor=user,
             proposal_id=proposal_id,
             upload=upload,
@@ -163,7 +164,6 @@ def delete_attachment(session: SessionDep, user: CurrentUser, attachment_id: str
 
 @router.post("/proposals/{proposal_id}/submit", response_model=SubmissionReceipt)
 async def submit_proposal(
-    session: SessionDep,
     caller: SignedInCaller,
     proposal_id: str,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
@@ -172,7 +172,6 @@ async def submit_proposal(
     return await as_caller(
         caller,
         service.submit,
-        session=session,
         proposal_id=proposal_id,
         idempotency_key=idempotency_key,
     )
