@@ -65,17 +65,18 @@ async def checked_before_upload(check: Callable[..., T], /, **kwargs: Any) -> T:
     The request's own session is a writer's; on SQLite, checking with it would queue for the
     write lock (and hold it while the body streams in) only to answer a question a read can.
     """
-    return await run_in_threadpool(_checked, check, **kwargs)
 
+    def run() -> T:
+        with read_session() as session:
+            return check(session=session, **kwargs)
 
-def _checked(check: Callable[..., T], /, **kwargs: Any) -> T:
-    with read_session() as session:
-        return check(session=session, **kwargs)
+    return await run_in_threadpool(run)
 
 
 class Caller:
-    """The bearer of a valid access token, whose account is read in the thread-pool hop and
-    the transaction that do the request's database work, not in its own as for `CurrentUser`.
+    """The bearer of a valid access token, whose account is read on the session of the
+    request's own database work, in its thread-pool hop, not in a hop and on a connection of
+    its own as for `CurrentUser`.
 
     For the deadline rush's upload and submit: under a surge each hop to the pool, and on
     PostgreSQL each connection checkout, costs more than the lookup it carries.

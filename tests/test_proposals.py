@@ -313,13 +313,7 @@ def test_upload_and_submit_refuse_a_missing_bad_or_deactivated_caller(api: Api) 
     assert_problem(upload(api, partner, proposal["id"], key), 401)
     assert_problem(api.client.post(url + "/submit", headers=partner.headers), 401)
     assert _count("attachments") == attachments
-    assert _versions_of(proposal["id"]) == 0
-
-
-def _versions_of(proposal_id: str) -> int:
-    with get_engine().connect() as conn:
-        query = text("SELECT count(*) FROM proposal_versions WHERE proposal_id = :id")
-        return int(conn.execute(query, {"id": proposal_id}).scalar_one())
+    assert _count("proposal_versions") == 0
 
 
 def test_bids_are_sealed_until_the_deadline(api: Api) -> None:
