@@ -19,7 +19,7 @@ from app.core import ratelimit
 from app.core.config import get_settings
 from app.core.db import get_engine, get_session, read_connection, read_session
 from app.core.errors import Forbidden, Unauthorized
-from app.core.security import decode_access_token
+from app.core.security import AccessClaims, decode_access_token
 
 SessionDep = Annotated[Session, Depends(get_session)]
 T = TypeVar("T")
@@ -31,28 +31,33 @@ _USERS = User.__table__  # type: ignore[attr-defined]
 _USER_BY_ID = select(_USERS).where(_USERS.c.id == bindparam("id"))
 
 
-def _user_id_from_token(token: str) -> str:
-    user_id = decode_access_token(token)
-    if user_id is None:
+def _claims_from_token(token: str) -> AccessClaims:
+    claims = decode_access_token(token)
+    if claims is None:
         raise Unauthorized("The access token is invalid or has expired.")
-    return user_id
+    return claims
 
 
 def _user_from_token(token: str | None) -> User | None:
-    return _active_user(_user_id_from_token(token)) if token else None
+    return _active_user(_claims_from_token(token)) if token else None
 
 
-def _active_user(user_id: str) -> User:
+def _active_user(claims: AccessClaims) -> User:
     # Every request makes this lookup: a Core read on a connection of its own, not an ORM
     # session. (On SQLite, the request's write transaction must not begin in a dependency
     # and wait there for the endpoint's thread while other requests queue for it.)
     with read_connection() as conn:
-        return _active_user_on(conn, user_id)
+        return _active_user_on(conn, claims)
 
 
-def _active_user_on(conn: Connection, user_id: str) -> User:
-    row = conn.execute(_USER_BY_ID, {"id": user_id}).mappings().first()
-    if row is None or not row["is_active"]:
+def _active_user_on(conn: Connection, claims: AccessClaims) -> User:
+    row = conn.execute(_USER_BY_ID, {"id": claims.user_id}).mappings().first()
+    # A password change raises the account's version: every token issued before it is dead.
+    if (
+        row is None
+        or not row["is_active"]
+        or row["credentials_version"] != claims.credentials_version
+    ):
         raise Unauthorized("The access token is invalid or has expired.")
     user = User.model_validate(row)
     make_transient_to_detached(user)  # like a user loaded by a session that has closed
@@ -82,17 +87,18 @@ class Caller:
     PostgreSQL each connection checkout, costs more than the lookup it carries.
     """
 
-    def __init__(self, user_id: str) -> None:
-        self.user_id = user_id
+    def __init__(self, claims: AccessClaims) -> None:
+        self.user_id = claims.user_id
+        self.claims = claims
 
     def account(self, session: Session) -> User:
-        return _active_user_on(session.connection(), self.user_id)
+        return _active_user_on(session.connection(), self.claims)
 
 
 async def get_caller(token: Annotated[str | None, Depends(_bearer)]) -> Caller:
     if not token:
         raise Unauthorized()
-    return Caller(_user_id_from_token(token))
+    return Caller(_claims_from_token(token))
 
 
 SignedInCaller = Annotated[Caller, Depends(get_caller)]

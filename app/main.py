@@ -27,8 +27,24 @@ from app.rfps.router import router as rfps_router
 from app.rfps.templates import all_templates
 from app.schools.router import router as schools_router
 from app.self_audit.router import router as self_audit_router
+from app.web import sessions as web_sessions
 from app.web.pages import error_page as web_error_page
 from app.web.router import router as web_router
+
+# Sign-in, sign-up, invitation and password pages and endpoints: never cached, even when the
+# caller is anonymous (their forms, tokens and answers belong to one person).
+PRIVATE_PATHS = (
+    "/sign-in",
+    "/sign-up",
+    "/sign-out",
+    "/accept-invite",
+    "/forgot-password",
+    "/reset-password",
+    "/password",
+    "/account",
+    "/api/v1/auth/",
+    "/api/v1/me",
+)
 
 
 @asynccontextmanager
@@ -58,7 +74,12 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     install_openapi(app)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(
+        RequestContextMiddleware,
+        session_cookie=web_sessions.COOKIE,
+        private_paths=PRIVATE_PATHS,
+        public_paths=("/static/",),
+    )
 
     # Requests are matched against routes in order, one pattern at a time: the probes, which
     # orchestrators call every few seconds, and the deadline rush's uploads and submissions

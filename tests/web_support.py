@@ -39,6 +39,9 @@ class Person:
     def sign_in(self, email: str, password: str = PASSWORD) -> "Person":
         response = self.post("/sign-in", {"email": email, "password": password})
         assert response.status_code == 303, response.text
+        # As a browser does: the page after signing in carries the session's own CSRF token
+        # (the one from before signing in is no longer accepted).
+        self.get(response.headers["location"])
         return self
 
 

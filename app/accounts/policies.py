@@ -38,3 +38,10 @@ def is_member_of(user: User | None, organization_id: str) -> bool:
     return (
         user is not None and user.role == Role.partner and user.organization_id == organization_id
     )
+
+
+def invitation_may_reach(existing: User, invited_role: str) -> bool:
+    """Whether an invitation for this role may name an existing account: only one of the
+    same role (a reviewer invited to another panel); staff, partners and administrators
+    are never reached by an invitation."""
+    return existing.role == invited_role

@@ -1,7 +1,8 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
+from sqlmodel import Session
 
 from app.accounts import policies, service
 from app.accounts.models import Organization
@@ -12,11 +13,15 @@ from app.accounts.schemas import (
     OrganizationProfile,
     OrganizationRead,
     OrganizationSignUp,
+    PasswordChange,
+    PasswordResetConfirm,
+    PasswordResetRequest,
     StaffCreate,
     Token,
     UserRead,
 )
 from app.core.config import get_settings
+from app.core.db import get_engine
 from app.core.errors import NotFound
 from app.core.pagination import Page, PageDep, paginate
 from app.core.security import create_access_token
@@ -27,6 +32,7 @@ from app.deps import (
     SessionClosingRoute,
     SessionDep,
     SignupRateLimit,
+    client_address,
 )
 
 router = APIRouter(route_class=SessionClosingRoute, prefix="/api/v1")
@@ -39,10 +45,69 @@ router = APIRouter(route_class=SessionClosingRoute, prefix="/api/v1")
     dependencies=[LoginRateLimit],
     responses={**RATE_LIMITED, 401: {"description": "Incorrect email or password"}},
 )
-def login(session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
-    user = service.authenticate(session=session, email=form.username, password=form.password)
+def login(
+    request: Request, session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+) -> Token:
+    user = service.authenticate(
+        session=session,
+        email=form.username,
+        password=form.password,
+        source=client_address(request),
+    )
     minutes = get_settings().access_token_minutes
-    return Token(access_token=create_access_token(user.id), expires_in=minutes * 60)
+    token = create_access_token(user.id, credentials_version=user.credentials_version)
+    return Token(access_token=token, expires_in=minutes * 60)
+
+
+@router.post(
+    "/me/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["auth"],
+    responses={**RATE_LIMITED, 422: {"description": "Wrong current password or a weak new one"}},
+)
+def change_password(
+    request: Request, session: SessionDep, user: CurrentUser, body: PasswordChange
+) -> Response:
+    service.change_password(
+        session=session,
+        actor=user,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        source=client_address(request),
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _send_reset(email: str) -> None:
+    with Session(get_engine(), expire_on_commit=False) as session:
+        service.request_password_reset(session=session, email=email)
+
+
+@router.post(
+    "/auth/password-reset",
+    status_code=status.HTTP_202_ACCEPTED,
+    tags=["auth"],
+    dependencies=[LoginRateLimit],
+    responses=RATE_LIMITED,
+)
+def request_password_reset(body: PasswordResetRequest, tasks: BackgroundTasks) -> Response:
+    # The lookup and the message happen after the answer is sent: whether the email has an
+    # account changes neither the answer nor its timing.
+    tasks.add_task(_send_reset, body.email)
+    return Response(status_code=status.HTTP_202_ACCEPTED)
+
+
+@router.post(
+    "/auth/password-reset/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["auth"],
+    responses={404: {"description": "Unknown, used or expired link"}},
+)
+def confirm_password_reset(session: SessionDep, body: PasswordResetConfirm) -> Response:
+    service.confirm_password_reset(
+        session=session, token=body.token, new_password=body.new_password
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/auth/accept-invite", response_model=UserRead, tags=["auth"])

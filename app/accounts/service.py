@@ -1,18 +1,18 @@
 """Accounts: agencies, staff, organizations and their partner users, sign-in, invitations."""
 
-import math
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, delete, select
 
-from app.accounts import policies
+from app.accounts import mail, policies, throttle
 from app.accounts.models import (
     Agency,
     AgencyKind,
     Invitation,
-    LoginThrottle,
+    InvitationPurpose,
     Organization,
     Role,
     User,
@@ -20,16 +20,17 @@ from app.accounts.models import (
 from app.accounts.schemas import AgencyCreate, OrganizationProfile, OrganizationSignUp, StaffCreate
 from app.audit import service as audit
 from app.core.config import get_settings
-from app.core.db import insert_ignoring_conflict, utcnow
-from app.core.errors import (
-    Conflict,
-    Forbidden,
-    NotFound,
-    TooManyRequests,
-    Unauthorized,
-    Unprocessable,
+from app.core.db import utcnow
+from app.core.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
+from app.core.security import (
+    hash_password,
+    new_opaque_token,
+    password_problem,
+    token_digest,
 )
-from app.core.security import hash_password, new_opaque_token, token_digest, verify_password
+from app.web.models import WebSession
+
+logger = logging.getLogger("app.accounts")
 
 
 def normalize_email(email: str) -> str:
@@ -52,40 +53,218 @@ def _commit_unique(session: Session, what: str) -> None:
 # --- sign-in -------------------------------------------------------------------------------
 
 
-def authenticate(*, session: Session, email: str, password: str) -> User:
-    """Check a password, throttling repeated failures per email (known or not, alike)."""
-    settings = get_settings()
-    email = normalize_email(email)
-    now = utcnow()
-    insert_ignoring_conflict(
-        session, LoginThrottle, {"email": email, "failures": 0, "window_started_at": now}
+def authenticate(
+    *, session: Session, email: str, password: str, source: str, channel: str = "api"
+) -> User:
+    """Check a password from this source address, throttled per account and source (known
+    emails or not, alike) and audited, failures included (never the password)."""
+    attempt = throttle.Attempt(
+        email=normalize_email(email)[:254], source=source[: throttle.SOURCE_MAX], channel=channel
     )
-    throttle = session.exec(
-        select(LoginThrottle).where(LoginThrottle.email == email).with_for_update()
-    ).one()
-    if throttle.locked_until is not None and throttle.locked_until > now:
-        session.commit()
-        wait = math.ceil((throttle.locked_until - now).total_seconds())
-        raise TooManyRequests(
-            f"Too many failed sign-in attempts. Try again in {math.ceil(wait / 60)} minute(s).",
-            headers={"Retry-After": str(wait)},
+    return throttle.check(session, attempt, password)
+
+
+def record_sign_out(*, session: Session, user: User) -> None:
+    """Audit a web sign-out, in the caller's transaction (the session row's deletion)."""
+    audit.record(
+        session=session,
+        actor_id=user.id,
+        action="user.signed_out",
+        entity="user",
+        entity_id=user.id,
+        agency_id=user.agency_id,
+        data={"channel": "web"},
+    )
+
+
+# --- passwords -----------------------------------------------------------------------------
+
+
+def check_password_policy(
+    password: str, email: str | None, loc: Sequence[str] = ("body", "password")
+) -> None:
+    problem = password_problem(password, email)
+    if problem is not None:
+        raise Unprocessable.at(list(loc), problem)
+
+
+def _set_password(session: Session, user: User, password: str) -> None:
+    """A new password, and with it the end of every token and web session issued before;
+    no commit (the caller's transaction holds the rest of the change)."""
+    user.password_hash = hash_password(password)
+    user.credentials_version += 1
+    session.add(user)
+    session.execute(delete(WebSession).where(col(WebSession.user_id) == user.id))
+    # No link sent before this change still sets a password.
+    _revoke_tokens(session, user_id=user.id)
+    throttle.clear(session, user.email)
+
+
+def _revoke_tokens(
+    session: Session, *, user_id: str, purpose: str | None = None, panel: str | None = None
+) -> None:
+    """Mark the account's live tokens revoked: all of them, or those of one purpose (and,
+    for invitations, one panel); no commit."""
+    now = utcnow()
+    live = session.exec(
+        select(Invitation).where(
+            Invitation.user_id == user_id,
+            col(Invitation.used_at).is_(None),
+            col(Invitation.revoked_at).is_(None),
         )
-    user = session.exec(select(User).where(User.email == email)).first()
-    valid = verify_password(password, user.password_hash if user else None)
-    if valid and user is not None and user.is_active:
-        session.delete(throttle)
-        session.commit()
-        return user
-    window = timedelta(minutes=settings.login_window_minutes)
-    if now - throttle.window_started_at > window:
-        throttle.failures, throttle.window_started_at = 0, now
-    throttle.failures += 1
-    if throttle.failures >= settings.login_max_failures:
-        throttle.locked_until = now + window
-        throttle.failures, throttle.window_started_at = 0, now
-    session.add(throttle)
+    )
+    for invitation in live:  # an account has a handful; the panel lives in the JSON context
+        if purpose is not None and invitation.purpose != purpose:
+            continue
+        if panel is not None and invitation.context.get("rfp_id") != panel:
+            continue
+        invitation.revoked_at = now
+        session.add(invitation)
+
+
+def change_password(
+    *, session: Session, actor: User, current_password: str, new_password: str, source: str
+) -> User:
+    """Self-service change with the current password; the current password is checked
+    through the sign-in throttle, so a stolen token cannot be used to guess it."""
+    user = session.get(User, actor.id)
+    if user is None:
+        raise NotFound("Account")
+    try:
+        throttle.check(
+            session,
+            throttle.Attempt(
+                email=user.email, source=source[: throttle.SOURCE_MAX], channel="password_change"
+            ),
+            current_password,
+            audit_success=False,
+        )
+    except Unauthorized as exc:
+        raise Unprocessable.at(
+            ["body", "current_password"], "The current password is not correct."
+        ) from exc
+    user = session.get(User, actor.id)
+    assert user is not None
+    check_password_policy(new_password, user.email, ("body", "new_password"))
+    _set_password(session, user, new_password)
+    audit.record(
+        session=session,
+        actor_id=user.id,
+        action="user.password_changed",
+        entity="user",
+        entity_id=user.id,
+        agency_id=user.agency_id,
+    )
     session.commit()
-    raise Unauthorized("Incorrect email or password.")
+    return user
+
+
+def request_password_reset(*, session: Session, email: str) -> None:
+    """Write a reset link to the account's owner, if there is an active account with this
+    email; nothing otherwise. The caller answers the same either way."""
+    email = normalize_email(email)
+    user = session.exec(select(User).where(User.email == email)).first()
+    if user is None or not user.is_active:
+        return
+    now = utcnow()
+    recent = session.exec(
+        select(Invitation.id).where(
+            Invitation.user_id == user.id,
+            Invitation.purpose == InvitationPurpose.password_reset,
+            col(Invitation.created_at) > now - RESET_INTERVAL,
+        )
+    ).first()
+    if recent is not None:
+        return  # one message a minute at most: nobody floods an owner's mailbox
+    _revoke_tokens(session, user_id=user.id, purpose=InvitationPurpose.password_reset)
+    token, digest = new_opaque_token()
+    minutes = get_settings().password_reset_minutes
+    session.add(
+        Invitation(
+            user_id=user.id,
+            token_digest=digest,
+            purpose=InvitationPurpose.password_reset,
+            created_by=None,
+            expires_at=now + timedelta(minutes=minutes),
+        )
+    )
+    audit.record(
+        session=session,
+        actor_id=None,
+        action="user.password_reset_requested",
+        entity="user",
+        entity_id=user.id,
+        agency_id=user.agency_id,
+    )
+    session.commit()
+    body = (
+        f"Hello {user.name},\n\n"
+        "Someone asked to set a new password for your Lead Partner Pipeline account. "
+        f"To choose one, open this link within {minutes} minutes:\n"
+        f"{mail.link('/reset-password?token=' + token)}\n\n"
+        "The link works once. If you did not ask for it, ignore this message: your password "
+        "stays as it is.\n"
+    )
+    try:
+        mail.write(to=user.email, subject="Set a new password", body=body)
+    except OSError:
+        logger.exception("could not write the password-reset message for user %s", user.id)
+
+
+RESET_INTERVAL = timedelta(minutes=1)
+
+
+def _live_token(session: Session, token: str) -> Invitation | None:
+    invitation = session.exec(
+        select(Invitation).where(Invitation.token_digest == token_digest(token)).with_for_update()
+    ).first()
+    if (
+        invitation is None
+        or invitation.used_at is not None
+        or invitation.revoked_at is not None
+        or invitation.expires_at <= utcnow()
+    ):
+        return None
+    return invitation
+
+
+def confirm_password_reset(*, session: Session, token: str, new_password: str) -> User:
+    invitation = _live_token(session, token)
+    user = session.get(User, invitation.user_id) if invitation is not None else None
+    if (
+        invitation is None
+        or invitation.purpose != InvitationPurpose.password_reset
+        or user is None
+        or not user.is_active
+    ):
+        raise NotFound("Password reset link (it may have been used or have expired)")
+    check_password_policy(new_password, user.email, ("body", "new_password"))
+    invitation.used_at = utcnow()
+    session.add(invitation)
+    _set_password(session, user, new_password)
+    audit.record(
+        session=session,
+        actor_id=user.id,
+        action="user.password_reset",
+        entity="user",
+        entity_id=user.id,
+        agency_id=user.agency_id,
+    )
+    session.commit()
+    return user
+
+
+def page_link(path: str) -> str:
+    return mail.link(path)
+
+
+def notify(*, user: User, subject: str, body: str) -> None:
+    """A message to the account's owner (an .eml in the outbox until email is sent); a
+    failure to write it is logged, never the caller's error."""
+    try:
+        mail.write(to=user.email, subject=subject, body=body)
+    except OSError:
+        logger.exception("could not write a message for user %s", user.id)
 
 
 # --- agencies and staff --------------------------------------------------------------------
@@ -134,6 +313,7 @@ def create_staff(*, session: Session, actor: User, agency_id: str, data: StaffCr
         raise Forbidden("Only administrators and agency staff add staff.")
     agency = get_agency(session=session, user=actor, agency_id=agency_id)
     email = normalize_email(str(data.email))
+    check_password_policy(data.password, email)
     if _email_taken(session, email):
         raise Conflict("An account with this email already exists.", slug="duplicate")
     user = User(
@@ -162,6 +342,7 @@ def create_admin(
     *, session: Session, email: str, password: str, name: str = "Administrator"
 ) -> User:
     email = normalize_email(email)
+    check_password_policy(password, email, ("password",))
     if _email_taken(session, email):
         raise Conflict("An account with this email already exists.", slug="duplicate")
     user = User(
@@ -186,6 +367,7 @@ def create_admin(
 
 def sign_up_organization(*, session: Session, data: OrganizationSignUp) -> Organization:
     email = normalize_email(str(data.email))
+    check_password_policy(data.password, email)
     if _email_taken(session, email):
         raise Conflict("An account with this email already exists.", slug="duplicate")
     profile = data.model_dump(exclude={"password", "email"}, exclude_none=True)
@@ -253,16 +435,39 @@ def invite_user(
     purpose: str,
     agency_id: str | None = None,
     context: dict[str, str] | None = None,
-) -> tuple[User, str]:
-    """Create (or reuse) the invited account and a fresh single-use token; no commit."""
+) -> tuple[User, str | None]:
+    """The invited account and a fresh single-use token to set its first password, or no
+    token when the email already has an account (no commit).
+
+    An invitation never sets credentials on an account someone already holds: an existing
+    account of the invited role is returned without a token (the caller adds what it
+    invites to); one of any other role is refused without saying which. An account whose
+    person has not yet chosen a password belongs, until they do, to the agency whose staff
+    created it: only its staff get new tokens for it, and others are refused, so nobody can
+    invite an address first and later hold the key to another agency's panel."""
     email = normalize_email(email)
+    context = context or {}
     user = session.exec(select(User).where(User.email == email)).first()
+    if user is not None and not policies.invitation_may_reach(user, role):
+        raise Conflict(
+            "This email belongs to an account that cannot be invited here. "
+            "Ask the person for another email address.",
+            slug="email-in-use",
+        )
+    if user is not None and (user.password_hash is not None or not user.is_active):
+        return user, None
+    if user is not None and not _pending_for_agency_of(session, user, actor):
+        raise Conflict(
+            "This email has an invitation from elsewhere that has not been accepted yet. "
+            "Invite them again once they have chosen a password.",
+            slug="invitation-pending",
+        )
     if user is None:
         user = User(email=email, name=name, role=role, agency_id=agency_id)
         session.add(user)
         session.flush()
-    elif user.role != role:
-        raise Conflict(f"This email belongs to an account with the role {user.role}.")
+    # One live token per email and panel: the newest replaces the earlier ones.
+    _revoke_tokens(session, user_id=user.id, purpose=purpose, panel=context.get("rfp_id"))
     token, digest = new_opaque_token()
     hours = get_settings().invite_token_hours
     session.add(
@@ -270,7 +475,7 @@ def invite_user(
             user_id=user.id,
             token_digest=digest,
             purpose=purpose,
-            context=context or {},
+            context=context,
             created_by=actor.id,
             expires_at=utcnow() + timedelta(hours=hours),
         )
@@ -278,20 +483,34 @@ def invite_user(
     return user, token
 
 
+def _pending_for_agency_of(session: Session, user: User, actor: User) -> bool:
+    """Whether every invitation of this password-less account came from the actor's agency."""
+    inviters = session.exec(
+        select(User.agency_id)
+        .join(Invitation, col(Invitation.created_by) == col(User.id))
+        .where(Invitation.user_id == user.id)
+    ).all()
+    return all(agency == actor.agency_id for agency in inviters)
+
+
 def accept_invitation(*, session: Session, token: str, password: str) -> User:
-    invitation = session.exec(
-        select(Invitation).where(Invitation.token_digest == token_digest(token)).with_for_update()
-    ).first()
-    if invitation is None or invitation.used_at is not None or invitation.expires_at <= utcnow():
-        # One answer for unknown, used and expired tokens: the token reveals nothing.
+    invitation = _live_token(session, token)
+    user = session.get(User, invitation.user_id) if invitation is not None else None
+    if (
+        invitation is None
+        or invitation.purpose == InvitationPurpose.password_reset
+        or user is None
+        # A token never sets a password on an account that has one, nor wakes a
+        # deactivated one: the same answer as for an unknown token, which reveals nothing.
+        or user.password_hash is not None
+        or not user.is_active
+    ):
         raise NotFound("Invitation (it may have been used or have expired)")
-    user = session.get(User, invitation.user_id)
-    if user is None:
-        raise NotFound("Invitation")
+    check_password_policy(password, user.email)
     invitation.used_at = utcnow()
-    user.password_hash = hash_password(password)
-    user.is_active = True
-    session.add_all([invitation, user])
+    session.add(invitation)
+    # Accepting one invitation revokes every other live token of the account.
+    _set_password(session, user, password)
     audit.record(
         session=session,
         actor_id=user.id,

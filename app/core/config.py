@@ -21,8 +21,18 @@ class Settings(BaseSettings):
     max_upload_mb: int = 25
     access_token_minutes: int = 30
     invite_token_hours: int = 72
-    login_max_failures: int = 5
-    login_window_minutes: int = 15
+    # Sign-in throttling, per account and source address: after the free failures each
+    # further one doubles the wait from that source (1 s, 2 s, ...) up to the cap; the
+    # account-wide ceiling locks the account for everyone for the window and tells its owner.
+    login_free_failures: int = 3
+    login_max_delay_seconds: int = 900
+    login_account_max_failures: int = 100
+    login_window_hours: int = 24
+    password_reset_minutes: int = 60
+    # Links in the messages the service writes (a password reset); never taken from a
+    # request's Host header, which a caller chooses.
+    public_base_url: str = "http://localhost:8000"
+    mail_from: str = "Lead Partner Pipeline <no-reply@localhost>"
     login_rate_per_minute: int = 60  # per client address, whatever the account
     signup_rate_per_hour: int = 20
     max_json_kb: int = 1024

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, OperationalError, StatementError
 from sqlalchemy.exc import TimeoutError as SqlTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -18,6 +18,9 @@ from app.core.logging import request_id_var
 logger = logging.getLogger("app.errors")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# PostgreSQL cannot store U+0000 in text, so it is refused before any database sees it.
+NUL_REFUSED = "Text may not contain NUL characters (U+0000)."
+OUT_OF_RANGE = "A number or date is out of the range this service accepts."
 
 
 class ProblemError(Exception):
@@ -139,7 +142,7 @@ def _wants_page(request: Request) -> bool:
     )
 
 
-def _answer(
+def answer(
     request: Request,
     status: int,
     detail: str,
@@ -157,7 +160,7 @@ def _answer(
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _domain(request: Request, exc: ProblemError) -> Response:
-        return _answer(
+        return answer(
             request, exc.status, exc.detail, slug=exc.slug, errors=exc.errors, headers=exc.headers
         )
 
@@ -167,7 +170,7 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}" for e in errors
         )
-        return _answer(
+        return answer(
             request, 422, detail or "Invalid request.", slug="validation-error", errors=errors
         )
 
@@ -175,12 +178,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _model_validation(request: Request, exc: ValidationError) -> Response:
         # A service re-validating merged content (e.g. a PATCH combined with stored data).
         errors = [{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors()]
-        return _answer(request, 422, "; ".join(str(e["msg"]) for e in errors), errors=errors)
+        return answer(request, 422, "; ".join(str(e["msg"]) for e in errors), errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-        return _answer(request, exc.status_code, detail, headers=getattr(exc, "headers", None))
+        return answer(request, exc.status_code, detail, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(DataError)
     async def _unstorable(request: Request, exc: DataError) -> Response:
@@ -189,17 +192,31 @@ def install_error_handlers(app: FastAPI) -> None:
         logger.warning(
             "database refused a value: %s", exc.orig.__class__.__name__ if exc.orig else exc
         )
-        return _answer(
+        return answer(
             request,
             422,
             "A value cannot be stored: text may not contain NUL characters, and numbers "
             "must be within range.",
         )
 
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> Response:
+        # A number too large for SQLite's integers, or a date past year 9999 once moved to
+        # UTC: the input's fault wherever a schema did not bound it first.
+        logger.warning("value out of range: %s", exc)
+        return answer(request, 422, OUT_OF_RANGE, slug="validation-error")
+
+    @app.exception_handler(StatementError)
+    async def _unbindable(request: Request, exc: StatementError) -> Response:
+        if not isinstance(exc.orig, OverflowError):
+            raise exc
+        logger.warning("value out of range: %s", exc.orig)
+        return answer(request, 422, OUT_OF_RANGE, slug="validation-error")
+
     @app.exception_handler(SqlTimeoutError)
     async def _pool_exhausted(request: Request, exc: SqlTimeoutError) -> Response:
         logger.error("no database connection free within the pool timeout")
-        return _answer(
+        return answer(
             request,
             503,
             "The service is very busy. Please try again in a moment.",
@@ -210,7 +227,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     async def _database_down(request: Request, exc: OperationalError) -> Response:
         logger.error("database unavailable: %s", exc.orig.__class__.__name__ if exc.orig else exc)
-        return _answer(
+        return answer(
             request,
             503,
             "The database is temporarily unavailable. Please try again shortly.",

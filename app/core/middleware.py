@@ -1,15 +1,22 @@
-"""Pure ASGI middleware: request ids and security headers, without buffering bodies."""
+"""Pure ASGI middleware: request ids, security and caching headers, body limits.
 
+Upload bodies stream through untouched; JSON and form bodies, already bounded by their
+limit, are kept until their last chunk to refuse a NUL character before an endpoint runs."""
+
+import json
 import logging
 import re
 import time
 import uuid
+from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.config import get_settings
-from app.core.errors import problem
+from app.core.errors import NUL_REFUSED, answer, problem
 from app.core.logging import request_id_var
 
 logger = logging.getLogger("app.access")
@@ -28,12 +35,22 @@ SECURITY_HEADERS = {
 }
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyRefused(Exception):
+    """The body breaks a rule; raised from `receive`, so the endpoint never sees it."""
+
+    def __init__(self, status: int, detail: str, errors: list[dict[str, Any]] | None = None):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.errors = errors
 
 
-# Uploads stream a file and enforce their own limit on it; the rest is JSON and small.
-_UPLOAD_PATH = re.compile(r"^/api/v1/(proposals/[^/]+/attachments|agencies/[^/]+/schools/import)$")
+# Uploads stream a file and enforce their own limit on it, the same on the API and the pages;
+# the rest is JSON or a form, and small.
+_UPLOAD_PATH = re.compile(
+    r"^(/api/v1)?/(proposals/[^/]+/attachments|agencies/[^/]+/schools/import"
+    r"|district/schools/import)$"
+)
 
 
 def body_limit(scope: Scope) -> int:
@@ -43,22 +60,133 @@ def body_limit(scope: Scope) -> int:
     return settings.max_json_bytes
 
 
+def _too_large(scope: Scope, limit: int) -> _BodyRefused:
+    if _UPLOAD_PATH.match(scope.get("path", "")):
+        mb = get_settings().max_upload_mb
+        return _BodyRefused(413, f"The file is larger than the {mb} MB limit.")
+    return _BodyRefused(
+        413, f"The request body is larger than this endpoint accepts ({limit} bytes)."
+    )
+
+
+class _BodyCheck:
+    """Counts the body against its limit and, for JSON and urlencoded forms, keeps it (at
+    most that limit) to refuse a NUL character once the last chunk is in."""
+
+    def __init__(self, scope: Scope, headers: dict[bytes, bytes]) -> None:
+        self.scope = scope
+        self.limit = body_limit(scope)
+        self.received = 0
+        media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        # FastAPI reads a body without a content type as JSON.
+        self.kind = (
+            "json"
+            if not media or media.endswith(b"json")
+            else "form"
+            if media == b"application/x-www-form-urlencoded"
+            else None
+        )
+        self.body = bytearray()
+
+    def feed(self, message: Message) -> None:
+        chunk = message.get("body", b"")
+        self.received += len(chunk)
+        if self.received > self.limit:
+            raise _too_large(self.scope, self.limit)
+        if self.kind is None:
+            return
+        self.body += chunk
+        if not message.get("more_body", False):
+            where = _nul_in_json(bytes(self.body)) if self.kind == "json" else None
+            if self.kind == "form" and (b"%00" in self.body or b"\x00" in self.body):
+                where = []
+            if where is not None:
+                raise _BodyRefused(
+                    422, NUL_REFUSED, [{"loc": ["body", *where], "msg": NUL_REFUSED}]
+                )
+
+
+def _nul_in_json(body: bytes) -> list[str | int] | None:
+    """The path to the first text holding U+0000, or None. JSON can only carry it escaped,
+    so a body without the escape is passed without parsing."""
+    if b"\\u0000" not in body:
+        return None
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None  # not JSON at all: the endpoint answers that
+    return _nul_path(document, [])
+
+
+def _nul_path(value: Any, path: list[str | int]) -> list[str | int] | None:
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, list):
+        items: Any = enumerate(value)
+    elif isinstance(value, dict):
+        for key in value:
+            if "\x00" in key:
+                return [*path, key.replace("\x00", "")]
+        items = value.items()
+    else:
+        return None
+    for key, item in items:
+        found = _nul_path(item, [*path, key])
+        if found is not None:
+            return found
+    return None
+
+
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    """Request ids, security and caching headers, and the refusal of bodies too large or
+    holding NUL characters (answered before any endpoint reads them).
+
+    `session_cookie` names the web session's cookie and `private_paths` the prefixes of
+    sign-in, sign-up and password pages: their responses, every response to a request
+    carrying credentials and every answer to a write are `Cache-Control: no-store`.
+    Anonymous reads of public pages and lists, and anything under `public_paths` (static
+    files), keep whatever caching they declare.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        session_cookie: str = "",
+        private_paths: tuple[str, ...] = (),
+        public_paths: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
+        self.session_cookie = session_cookie.encode("latin-1")
+        self.private_paths = private_paths
+        self.public_paths = public_paths
+
+    def _private(self, scope: Scope, headers: dict[bytes, bytes]) -> bool:
+        path = scope.get("path", "")
+        if scope.get("method") not in ("GET", "HEAD"):
+            return True
+        if path.startswith(self.public_paths):
+            return False  # the same bytes for everyone (stylesheets, scripts, images)
+        if b"authorization" in headers:
+            return True
+        if self.session_cookie and _has_cookie(headers.get(b"cookie", b""), self.session_cookie):
+            return True
+        return path.startswith(self.private_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        request_headers = dict(scope.get("headers") or [])
+        incoming = request_headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
         began = time.perf_counter()
         status_holder = {"status": 500}
         started = {"sent": False}
+        private = self._private(scope, request_headers)
+        refused: list[_BodyRefused] = []
 
-        async def send_wrapper(message: Message) -> None:
+        async def send_decorated(message: Message) -> None:
             if message["type"] == "http.response.start":
                 started["sent"] = True
                 status_holder["status"] = message["status"]
@@ -66,30 +194,45 @@ class RequestContextMiddleware:
                 headers["X-Request-ID"] = request_id
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
+                # A cookie is one browser's: never for a shared cache either.
+                if private or "set-cookie" in headers:
+                    headers["Cache-Control"] = "no-store"
             await send(message)
 
-        limit = body_limit(scope)
-        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
-        received = {"bytes": 0}
+        async def send_wrapper(message: Message) -> None:
+            # FastAPI turns any failure while reading a body into its own 400; when the body
+            # was refused here, that answer is dropped and the refusal sent instead.
+            if refused and not started["sent"]:
+                return
+            await send_decorated(message)
 
-        async def limited_receive() -> Message:
+        check = _BodyCheck(scope, request_headers)
+
+        async def checked_receive() -> Message:
             message = await receive()
             if message["type"] == "http.request":
-                received["bytes"] += len(message.get("body", b""))
-                if received["bytes"] > limit:
-                    raise _BodyTooLarge
+                try:
+                    check.feed(message)
+                except _BodyRefused as exc:
+                    refused.append(exc)
+                    raise
             return message
 
         try:
-            if declared.isdigit() and int(declared) > limit:
-                raise _BodyTooLarge
-            await self.app(scope, limited_receive, send_wrapper)
-        except _BodyTooLarge:
+            declared = request_headers.get(b"content-length", b"")
+            if declared.isdigit() and int(declared) > check.limit:
+                raise _too_large(scope, check.limit)
+            if "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b""):
+                raise _BodyRefused(422, NUL_REFUSED)
+            await self.app(scope, checked_receive, send_wrapper)
+            if refused and not started["sent"]:
+                raise refused[0]
+        except _BodyRefused as exc:
             if not started["sent"]:
-                response = problem(
-                    413, f"The request body is larger than this endpoint accepts ({limit} bytes)."
+                response = await run_in_threadpool(
+                    answer, Request(scope), exc.status, exc.detail, errors=exc.errors
                 )
-                await response(scope, receive, send_wrapper)
+                await response(scope, receive, send_decorated)
         except Exception:
             # Handled here rather than in Starlette's outermost error middleware so the log
             # line and the problem body still carry this request's id.
@@ -100,7 +243,7 @@ class RequestContextMiddleware:
                     "An unexpected error occurred. It has been logged with this request's id.",
                     slug="internal-error",
                 )
-                await response(scope, receive, send_wrapper)
+                await response(scope, receive, send_decorated)
         finally:
             logger.info(
                 "request",
@@ -114,3 +257,10 @@ class RequestContextMiddleware:
                 },
             )
             request_id_var.reset(token)
+
+
+def _has_cookie(header: bytes, name: bytes) -> bool:
+    return any(
+        part.strip().split(b"=", 1)[0] == name and part.strip() != name + b"="
+        for part in header.split(b";")
+    )

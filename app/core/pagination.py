@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 from sqlalchemy import func
 from sqlmodel import Session, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -17,14 +17,25 @@ class Page(BaseModel, Generic[T]):
     total: int
 
 
+# Past every row there will ever be, and still within a database's 64-bit integer.
+MAX_OFFSET = 2**62
+
+
 class PageParams(BaseModel):
     limit: int = 50
     offset: int = 0
 
+    @field_validator("offset")
+    @classmethod
+    def _within_database_range(cls, offset: int) -> int:
+        # A page number a caller chose (the web's `?page=`) becomes an offset here: any
+        # offset past MAX_OFFSET reads the same nothing, without overflowing the database.
+        return min(max(offset, 0), MAX_OFFSET)
+
 
 def _page_params(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=2**62)] = 0,  # beyond a database integer: 422
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,  # the API says so: 422 beyond
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)
 

@@ -5,6 +5,7 @@ size limit, at a part too many, or at a field too large, so a hostile body costs
 """
 
 import hashlib
+import unicodedata
 import zipfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,7 +17,13 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from app.core.config import get_settings
-from app.core.errors import PayloadTooLarge, ProblemError, Unprocessable, UnsupportedMediaType
+from app.core.errors import (
+    NUL_REFUSED,
+    PayloadTooLarge,
+    ProblemError,
+    Unprocessable,
+    UnsupportedMediaType,
+)
 from app.core.storage import get_storage
 
 MAX_PARTS = 4
@@ -66,8 +73,10 @@ class _Collector:
         self._header_value += data[start:end]
 
     def on_header_end(self) -> None:
+        # Kept byte for byte (latin-1 maps each byte to one character): the options parser
+        # needs that, and a file name in UTF-8 is decoded from those bytes afterwards.
         self.headers[self._header_field.decode("latin-1").lower()] = self._header_value.decode(
-            "utf-8", "replace"
+            "latin-1"
         )
         self._header_field = self._header_value = b""
 
@@ -105,7 +114,10 @@ class _Collector:
 
     def on_part_end(self) -> None:
         if not self.is_file and self.current:
-            self.fields[self.current] = self.field_buffer.decode("utf-8", "replace")
+            value = self.field_buffer.decode("utf-8", "replace")
+            if "\x00" in value:
+                raise Unprocessable.at([self.current], NUL_REFUSED)
+            self.fields[self.current] = value
         self.current = None
 
 
@@ -195,7 +207,8 @@ JPEG = "image/jpeg"
 
 
 def sniff_type(path: Path) -> str | None:
-    """The file's type from its content (never its name or declared type); None if refused."""
+    """The file's type from its content (never its name or declared type); None if refused,
+    413 for an Office file too large once inflated."""
     with path.open("rb") as handle:
         head = handle.read(8192)
     if head.startswith(b"%PDF-"):
@@ -207,6 +220,7 @@ def sniff_type(path: Path) -> str | None:
     if head.startswith(b"PK\x03\x04"):
         try:
             with zipfile.ZipFile(path) as archive:
+                _refuse_zip_bomb(archive.infolist(), path.stat().st_size)
                 names = set(archive.namelist())
         except zipfile.BadZipFile:
             return None
@@ -236,8 +250,58 @@ def _looks_like_csv(head: bytes) -> bool:
     return printable / max(len(text), 1) > 0.99 and ("," in text or ";" in text or "\t" in text)
 
 
+# Office files are zip archives that reviewers' programs inflate in full: a few hundred
+# kilobytes of zeros can become gigabytes. Real documents stay far below these bounds (a
+# 300-page report is a few hundred parts and tens of megabytes inflated).
+MAX_ARCHIVE_PARTS = 2000
+MAX_INFLATED_BYTES = 100 * 1024 * 1024
+MAX_INFLATION_RATIO = 100  # checked once the content passes 10 MB: small XML packs tightly
+_RATIO_FLOOR_BYTES = 10 * 1024 * 1024
+
+
+def _refuse_zip_bomb(parts: list[zipfile.ZipInfo], packed_bytes: int) -> None:
+    """413 for an archive too large once opened, judged by the sizes its central directory
+    declares (read without inflating anything, so the check itself costs nothing)."""
+    inflated = sum(part.file_size for part in parts)
+    if (
+        len(parts) > MAX_ARCHIVE_PARTS
+        or inflated > MAX_INFLATED_BYTES
+        or (inflated > _RATIO_FLOOR_BYTES and inflated > MAX_INFLATION_RATIO * packed_bytes)
+    ):
+        raise PayloadTooLarge(
+            f"This document expands to more than {MAX_INFLATED_BYTES // (1024 * 1024)} MB "
+            f"or {MAX_ARCHIVE_PARTS} parts when opened, so it cannot be accepted. Save a "
+            "smaller copy, or a PDF, and upload that.",
+            slug="archive-too-large",
+        )
+
+
+# Replaced in file names: path separators, characters Windows reserves, and control,
+# surrogate, line-breaking and format characters (a right-to-left override can disguise
+# "exe.pdf" as "fdp.exe"), except the zero-width joiners that some scripts and emoji need.
+# Letters, digits, punctuation and symbols of every script stay as they are.
+_RESERVED_IN_NAMES = frozenset('/\\<>:"|?*')
+_JOINERS = frozenset("\u200c\u200d")
+_MAX_NAME = 200
+
+
 def safe_filename(name: str) -> str:
     """A display name that cannot traverse paths or smuggle control characters."""
-    base = name.replace("\\", "/").split("/")[-1]
-    cleaned = "".join(ch if (ch.isalnum() or ch in "._- ()") else "_" for ch in base).strip(" .")
-    return (cleaned or "attachment")[:200]
+    base = unicodedata.normalize("NFC", name).replace("\\", "/").split("/")[-1]
+    cleaned = "".join(_name_character(ch) for ch in base).strip(" .")
+    cleaned = cleaned or "attachment"
+    if len(cleaned) <= _MAX_NAME:
+        return cleaned
+    stem, dot, extension = cleaned.rpartition(".")
+    if dot and 0 < len(extension) <= 10:  # keep the extension a reader opens it by
+        return stem[: _MAX_NAME - len(extension) - 1].rstrip(" .") + "." + extension
+    return cleaned[:_MAX_NAME]
+
+
+def _name_character(ch: str) -> str:
+    category = unicodedata.category(ch)
+    if ch in _RESERVED_IN_NAMES or category in ("Cc", "Cs", "Zl", "Zp"):
+        return "_"
+    if category == "Cf" and ch not in _JOINERS:
+        return "_"
+    return " " if category == "Zs" else ch

@@ -1,6 +1,6 @@
 """RFP shapes, shared by the API and the YAML templates in rfp_templates/."""
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal, TypeVar
 
 from pydantic import (
@@ -103,6 +103,26 @@ Sections = Annotated[list[Section], AfterValidator(_unique_keys)]
 Criteria = Annotated[list[Criterion], AfterValidator(_unique_keys)]
 Attachments = Annotated[list[RequiredAttachment], AfterValidator(_unique_keys)]
 
+DEADLINE_YEARS_AHEAD = 10
+
+
+def _plausible_deadline(deadline: datetime) -> datetime:
+    # A deadline before 2000 or decades away is a slip of the keyboard; year 9999 with a
+    # western offset is not even a date once moved to UTC.
+    try:
+        in_utc = deadline.astimezone(UTC)
+    except OverflowError:
+        in_utc = datetime.max.replace(tzinfo=UTC)
+    latest = datetime.now(UTC) + timedelta(days=366 * DEADLINE_YEARS_AHEAD)
+    if in_utc.year < 2000 or in_utc > latest:
+        raise ValueError(
+            f"Choose a deadline between the year 2000 and {DEADLINE_YEARS_AHEAD} years from now."
+        )
+    return deadline
+
+
+Deadline = Annotated[AwareDatetime, AfterValidator(_plausible_deadline)]
+
 
 class RfpContent(_Strict):
     """Everything an RFP (or a template) says; validated structurally here and fully at publish."""
@@ -134,7 +154,7 @@ class RfpCreate(BaseModel):
 
     template_key: str | None = None
     title: Title
-    submission_deadline: AwareDatetime
+    submission_deadline: Deadline
     summary: LongText | None = None
     sections: Sections | None = None
     criteria: Criteria | None = None
@@ -149,7 +169,7 @@ class RfpUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Title | None = None
-    submission_deadline: AwareDatetime | None = None
+    submission_deadline: Deadline | None = None
     summary: LongText | None = None
     sections: Sections | None = None
     criteria: Criteria | None = None
@@ -187,7 +207,7 @@ class RfpRead(BaseModel):
 
 class AddendumCreate(BaseModel):
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50_000)]
-    submission_deadline: AwareDatetime | None = None
+    submission_deadline: Deadline | None = None
 
 
 class AddendumRead(BaseModel):

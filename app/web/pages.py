@@ -210,7 +210,13 @@ def error_page(request: Request, status: int, detail: str) -> Response:
     if status == 401:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/sign-in?next={quote(target)}", status_code=303)
-    titles = {403: "Not allowed", 404: "Page not found", 409: "Not possible now"}
+    titles = {
+        403: "Not allowed",
+        404: "Page not found",
+        409: "Not possible now",
+        413: "Too large",
+        422: "Not accepted",
+    }
     return page(
         request,
         web_user(request),
