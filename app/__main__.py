@@ -68,12 +68,26 @@ def cmd_verify_audit(_args: argparse.Namespace) -> int:
     with _session() as session:
         result = audit.verify(session)
     if result.ok:
-        print(f"Audit chain intact: {result.checked} event(s) verified.")
+        print(f"Audit chain intact: {result.checked} event(s) verified; {result.anchored}.")
         return 0
     print(f"Audit chain BROKEN ({result.checked} event(s) read):", file=sys.stderr)
     for problem in result.problems:
         print(f"  - {problem}", file=sys.stderr)
     return 1
+
+
+def cmd_audit_anchor(_args: argparse.Namespace) -> int:
+    from app.audit import anchors
+    from app.audit import service as audit
+
+    with _session() as session:
+        try:
+            anchor = audit.anchor(session)
+        except (anchors.AnchorRefused, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    print(f"Anchored the audit chain at event #{anchor.seq} in {anchors.anchor_path()}.")
+    return 0
 
 
 def cmd_import_schools(args: argparse.Namespace) -> int:
@@ -180,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("verify-audit", help="exit 1 if the audit chain is broken").set_defaults(
         func=cmd_verify_audit
     )
+    sub.add_parser(
+        "audit-anchor", help="write the audit chain's head to the anchor file"
+    ).set_defaults(func=cmd_audit_anchor)
     schools = sub.add_parser("import-schools", help="import a district's schools from a CSV file")
     schools.add_argument("agency_id")
     schools.add_argument("file")

@@ -53,9 +53,12 @@ def _wipe() -> None:
         else:
             for name in tables:
                 conn.execute(text(f"DELETE FROM {name}"))  # noqa: S608 - our own table names
-        conn.execute(text("UPDATE audit_head SET seq = 0, hash = :h"), {"h": "0" * 64})
+        conn.execute(
+            text("UPDATE audit_head SET seq = 0, hash = :h, keyed_from = NULL"), {"h": "0" * 64}
+        )
     files = get_settings().files_dir
     shutil.rmtree(files, ignore_errors=True)
+    shutil.rmtree(get_settings().anchors_dir, ignore_errors=True)  # anchors of the wiped log
 
 
 @pytest.fixture(autouse=True)

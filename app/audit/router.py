@@ -3,9 +3,9 @@ from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel
-from sqlmodel import col, select
+from sqlmodel import col
 
-from app.accounts.models import Role
+from app.audit import policies
 from app.audit.models import AuditEvent
 from app.core.errors import Forbidden
 from app.core.pagination import Page, PageDep, paginate
@@ -32,16 +32,24 @@ def list_audit_events(
     entity: str | None = None,
     entity_id: str | None = None,
 ) -> Page[AuditEventRead]:
-    query = select(AuditEvent).order_by(col(AuditEvent.seq))
-    if user.role == Role.agency_staff:
-        query = query.where(AuditEvent.agency_id == user.agency_id)
-    elif user.role != Role.platform_admin:
+    if not policies.may_read_audit(user):
         raise Forbidden("Only agency staff and administrators read the audit trail.")
+    query = policies.visible_events(session, user).order_by(col(AuditEvent.seq))
     if entity:
         query = query.where(AuditEvent.entity == entity)
     if entity_id:
         query = query.where(AuditEvent.entity_id == entity_id)
     rows, total = paginate(session, query, page)
-    return Page(
-        items=[AuditEventRead.model_validate(r, from_attributes=True) for r in rows], total=total
-    )
+    items = [
+        AuditEventRead(
+            seq=r.seq,
+            at=r.at,
+            actor_id=r.actor_id,
+            action=r.action,
+            entity=r.entity,
+            entity_id=r.entity_id,
+            data=data,
+        )
+        for r, data in zip(rows, policies.readable_data(session, rows), strict=True)
+    ]
+    return Page(items=items, total=total)

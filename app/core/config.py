@@ -18,6 +18,9 @@ class Settings(BaseSettings):
     database_url: str = ""
     storage_dir: Path | None = None
     secret_key: str = ""
+    # Keys the audit chain; kept out of the database so its administrators cannot re-chain it.
+    audit_key: str = ""
+    audit_anchor_dir: Path | None = None
     max_upload_mb: int = 25
     access_token_minutes: int = 30
     invite_token_hours: int = 72
@@ -55,6 +58,12 @@ class Settings(BaseSettings):
             if self.environment == "production":
                 raise ValueError("SECRET_KEY must be set when ENVIRONMENT=production")
             self.secret_key = _local_secret(self.data_dir)
+        if not self.audit_key:
+            if self.environment == "production":
+                raise ValueError("AUDIT_KEY must be set when ENVIRONMENT=production")
+            self.audit_key = _local_secret(self.data_dir, "audit_key")
+        if self.audit_anchor_dir is None:
+            self.audit_anchor_dir = self.data_dir / "audit-anchors"
         return self
 
     @property
@@ -65,6 +74,11 @@ class Settings(BaseSettings):
     def files_dir(self) -> Path:
         assert self.storage_dir is not None
         return self.storage_dir
+
+    @property
+    def anchors_dir(self) -> Path:
+        assert self.audit_anchor_dir is not None
+        return self.audit_anchor_dir
 
     @property
     def max_json_bytes(self) -> int:
@@ -83,13 +97,13 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
-def _local_secret(data_dir: Path) -> str:
+def _local_secret(data_dir: Path, name: str = "secret_key") -> str:
     # Outside production a key is generated once and kept, so tokens survive restarts
     # and every worker of one deployment signs with the same key.
-    path = data_dir / "secret_key"
+    path = data_dir / name
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".secret_key.{secrets.token_hex(4)}.tmp")
+        tmp = path.with_name(f".{name}.{secrets.token_hex(4)}.tmp")
         tmp.write_text(secrets.token_urlsafe(48))
         tmp.chmod(0o600)
         try:

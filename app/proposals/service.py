@@ -72,6 +72,7 @@ def _audit(
         # Partner events stay out of the agency's audit view until bids are opened.
         agency_id=None,
         data={"rfp_id": owner["rfp_id"], "organization_id": owner["organization_id"], **data},
+        rfp_id=owner["rfp_id"],
     )
 
 

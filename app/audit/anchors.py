@@ -1,0 +1,137 @@
+"""Anchors: the chain's head written outside the database, where its administrators cannot
+reach, so a log that was rewritten or cut after an anchor no longer matches it.
+
+One append-only file of JSON lines under AUDIT_ANCHOR_DIR; each line names a committed
+head `{seq, hash, at, keyed_from}` and carries an HMAC of those fields under AUDIT_KEY.
+"""
+
+import hashlib
+import hmac
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from app.core.config import get_settings
+from app.core.db import utcnow
+
+ANCHOR_FILE = "anchors.jsonl"
+EVERY_EVENTS = 100
+EVERY_SECONDS = 600
+_FIELDS = ("seq", "hash", "at", "keyed_from")
+
+
+class AnchorRefused(Exception):
+    """The database's head does not name an event it holds: anchoring it would bless that."""
+
+
+@dataclass(frozen=True)
+class Anchor:
+    seq: int
+    hash: str
+    at: str
+    keyed_from: int | None
+
+
+@dataclass
+class AnchorFile:
+    path: Path
+    anchors: list[Anchor] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def anchor_path() -> Path:
+    return get_settings().anchors_dir / ANCHOR_FILE
+
+
+def _canonical(content: dict[str, Any]) -> bytes:
+    return json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
+
+
+def mac(content: dict[str, Any]) -> str:
+    key = get_settings().audit_key.encode()
+    return hmac.new(key, _canonical(content), hashlib.sha256).hexdigest()
+
+
+def is_due(seq: int) -> bool:
+    """Every 100th event, or when the newest anchor is 10 minutes old: one stat() a call."""
+    if seq % EVERY_EVENTS == 0:
+        return True
+    try:
+        written = anchor_path().stat().st_mtime
+    except FileNotFoundError:
+        return True
+    return time.time() - written >= EVERY_SECONDS
+
+
+def append(seq: int, head_hash: str, keyed_from: int | None) -> Anchor:
+    anchor = Anchor(seq, head_hash, utcnow().isoformat(timespec="microseconds"), keyed_from)
+    content = {name: getattr(anchor, name) for name in _FIELDS}
+    line = (json.dumps({**content, "mac": mac(content)}, sort_keys=True) + "\n").encode()
+    path = anchor_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # O_APPEND and one write() a line: workers appending at once never interleave a line.
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    try:
+        if os.write(fd, line) != len(line):
+            raise OSError(f"short write to {path}")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return anchor
+
+
+_HEAD = text(
+    "SELECT audit_head.seq, audit_head.hash, audit_head.keyed_from, audit_events.hash "
+    "FROM audit_head LEFT JOIN audit_events ON audit_events.seq = audit_head.seq "
+    "WHERE audit_head.id = 1"
+)
+
+
+def anchor_head(conn: Connection) -> Anchor:
+    """Anchor the committed head that `conn` sees."""
+    row = conn.execute(_HEAD).one_or_none()
+    if row is None:
+        raise AnchorRefused("the audit head row is missing")
+    seq, head_hash, keyed_from, event_hash = row
+    if seq > 0 and event_hash != head_hash:
+        held = "no such event" if event_hash is None else "an event with another hash"
+        raise AnchorRefused(f"the audit head names event #{seq} but the log holds {held}")
+    return append(int(seq), str(head_hash), keyed_from)
+
+
+def read_all() -> AnchorFile:
+    """Every anchor whose MAC verifies, and a problem for each line that does not."""
+    path = anchor_path()
+    found = AnchorFile(path)
+    try:
+        lines = path.read_bytes().splitlines()
+    except FileNotFoundError:
+        return found
+    for number, raw in enumerate(lines, start=1):
+        try:
+            entry = json.loads(raw)
+            content = {name: entry[name] for name in _FIELDS}
+            valid = isinstance(entry["mac"], str) and hmac.compare_digest(
+                entry["mac"], mac(content)
+            )
+            anchor = Anchor(
+                int(content["seq"]),
+                str(content["hash"]),
+                str(content["at"]),
+                None if content["keyed_from"] is None else int(content["keyed_from"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            valid = False
+        if valid:
+            found.anchors.append(anchor)
+        else:
+            found.problems.append(
+                f"anchor on line {number} of {path} does not verify: it was altered or "
+                "written with another AUDIT_KEY"
+            )
+    return found
