@@ -77,11 +77,20 @@ class User(SQLModel, table=True):
     agency_id: str | None = Field(default=None, foreign_key="agencies.id", max_length=32)
     organization_id: str | None = Field(default=None, foreign_key="organizations.id", max_length=32)
     is_active: bool = True
+    # Raised by every password change or reset; tokens and web sessions carry the value they
+    # were issued under, so a change revokes all of them at once.
+    credentials_version: int = 0
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class InvitationPurpose(StrEnum):
+    reviewer = "reviewer"
+    password_reset = "password_reset"  # noqa: S105 - a purpose, not a secret
+
+
 class Invitation(SQLModel, table=True):
-    """A single-use, expiring token that lets an invited user set a password."""
+    """A single-use, expiring token that lets an invited user set a first password, or the
+    owner of an account set a new one (purpose `password_reset`); only its digest is kept."""
 
     __tablename__ = "invitations"
 
@@ -96,14 +105,25 @@ class Invitation(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Set when a newer token for the same purpose replaced this one, or the account's
+    # password was set; a revoked token is as dead as a used one.
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+ACCOUNT_WIDE = "*"
 
 
 class LoginThrottle(SQLModel, table=True):
-    """Failed sign-ins per email, in the database so every worker sees the same count."""
+    """Failed sign-ins per account email and source address, in the database so every
+    worker sees the same state. The row whose source is `ACCOUNT_WIDE` counts the account's
+    failures from every source against the daily ceiling; it is also the lock every sign-in
+    for that email takes first, so one email's attempts are checked one at a time."""
 
     __tablename__ = "login_throttles"
 
     email: str = Field(primary_key=True, max_length=254)
+    source: str = Field(primary_key=True, max_length=64)
     failures: int = 0
     window_started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_failure_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    blocked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,13 +1,31 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, EmailStr, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    EmailStr,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from app.accounts.models import AgencyKind, OrganizationKind, Role
 from app.core.reference import GRADE_CODES, US_STATES
+from app.core.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, password_problem
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Password = Annotated[str, StringConstraints(min_length=10, max_length=128)]
+Password = Annotated[
+    str, StringConstraints(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
+]
+
+
+def _password_for_email(password: str, info: ValidationInfo) -> str:
+    """The password policy at the field, where the body also names the account's email."""
+    problem = password_problem(password, str(info.data.get("email") or ""))
+    if problem is not None:
+        raise ValueError(problem)
+    return password
 
 
 def _state_code(value: str) -> str:
@@ -68,6 +86,8 @@ class StaffCreate(BaseModel):
     name: Name
     password: Password
 
+    _password = field_validator("password")(_password_for_email)
+
 
 class OrganizationProfile(BaseModel):
     """Profile fields a partner may edit; all optional so PATCH can send any subset."""
@@ -107,6 +127,8 @@ class OrganizationSignUp(OrganizationProfile):
     contact_name: Name
     password: Password
 
+    _password = field_validator("password")(_password_for_email)
+
 
 class OrganizationRead(BaseModel):
     id: str
@@ -127,3 +149,19 @@ class OrganizationRead(BaseModel):
 class AcceptInvite(BaseModel):
     invite_token: Annotated[str, StringConstraints(min_length=10, max_length=200)]
     password: Password
+
+
+class PasswordChange(BaseModel):
+    current_password: Annotated[
+        str, StringConstraints(min_length=1, max_length=PASSWORD_MAX_LENGTH)
+    ]
+    new_password: Password
+
+
+class PasswordResetRequest(BaseModel):
+    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254)]
+
+
+class PasswordResetConfirm(BaseModel):
+    token: Annotated[str, StringConstraints(min_length=10, max_length=200)]
+    new_password: Password

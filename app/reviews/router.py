@@ -37,13 +37,16 @@ def _rows(assignments: list[Assignment]) -> Page[AssignmentRow]:
 
 
 @router.post(
-    "/rfps/{rfp_id}/reviewers", response_model=ReviewerInvited, status_code=status.HTTP_201_CREATED
+    "/rfps/{rfp_id}/reviewers",
+    response_model=ReviewerInvited,
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": "The email belongs to an account that cannot be invited"}},
 )
 def invite_reviewer(
     session: SessionDep, user: CurrentUser, rfp_id: str, body: ReviewerInvite
 ) -> ReviewerInvited:
     reviewer, token = service.invite_reviewer(session=session, actor=user, rfp_id=rfp_id, data=body)
-    return ReviewerInvited(user_id=reviewer.id, invite_token=token)
+    return ReviewerInvited(user_id=reviewer.id, invite_token=token, existing_account=token is None)
 
 
 @router.get("/rfps/{rfp_id}/reviewers", response_model=Page[PanelMemberRead])

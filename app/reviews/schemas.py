@@ -17,7 +17,10 @@ class ReviewerInvite(BaseModel):
 
 class ReviewerInvited(BaseModel):
     user_id: str
-    invite_token: str
+    # Null when the email already has a reviewer account: it is added to the panel, and
+    # its password stays its owner's.
+    invite_token: str | None
+    existing_account: bool = False
 
 
 class PanelMemberRead(BaseModel):

@@ -108,7 +108,10 @@ def _check_level(criterion: dict[str, Any], value: int, loc: list[str | int]) ->
 
 def invite_reviewer(
     *, session: Session, actor: User, rfp_id: str, data: ReviewerInvite
-) -> tuple[User, str]:
+) -> tuple[User, str | None]:
+    """Add a reviewer to the panel: a new account and its invitation token, or, for an
+    email that already has a reviewer account, the membership alone (token None) and a
+    message to its owner; never a way to set someone else's password."""
     rfp = rfp_service.get_managed(session=session, user=actor, rfp_id=rfp_id)
     if rfp.status in (RfpStatus.cancelled, RfpStatus.finalized):
         raise Conflict(f"The RFP is {rfp.status}; its panel is closed.")
@@ -123,10 +126,29 @@ def invite_reviewer(
     )
     if not policies.is_panel_member(session, user, rfp.id):
         session.add(PanelMember(rfp_id=rfp.id, user_id=user.id, invited_by=actor.id))
-    _record(session, actor, rfp, "panel.reviewer_invited", "user", user.id, email=user.email)
+    _record(
+        session,
+        actor,
+        rfp,
+        "panel.reviewer_invited",
+        "user",
+        user.id,
+        email=user.email,
+        existing_account=token is None,
+    )
     session.commit()
     return user, token
 
+    if token is None:
+        accounts_service.notify(
+            user=user,
+            subject=f"You are on the review panel of {rfp.title}",
+            body=(
+                f"Hello {user.name},\n\nYou have been added to the review panel of "
+                f'"{rfp.title}". Sign in with your existing account to see it:\n'
+                f"{accounts_service.page_link('/sign-in')}\n"
+            ),
+        )
 
 def list_panel(*, session: Session, actor: User, rfp_id: str) -> list[tuple[User, bool]]:
     rfp = rfp_service.get_managed(session=session, user=actor, rfp_id=rfp_id)

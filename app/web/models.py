@@ -12,5 +12,7 @@ class WebSession(SQLModel, table=True):
 
     token_digest: str = Field(primary_key=True, max_length=64)
     user_id: str = Field(foreign_key="users.id", max_length=32, index=True)
+    # The account's credentials_version when the session began; a password change raises it.
+    credentials_version: int = 0
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)

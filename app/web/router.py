@@ -14,13 +14,13 @@ from app.accounts.schemas import OrganizationSignUp
 from app.core.errors import ProblemError
 from app.core.pagination import PageParams
 from app.core.reference import US_STATES
-from app.deps import SessionClosingRoute, SessionDep
+from app.deps import SessionClosingRoute, SessionDep, client_address
 from app.proposals import service as proposal_service
 from app.reviews import service as review_service
 from app.rfps import policies as rfp_policies
 from app.rfps import service as rfp_service
 from app.rfps.models import RfpStatus
-from app.web import district, partner, reviewer, sessions, staff
+from app.web import account, district, partner, reviewer, sessions, staff
 from app.web.pages import ORGANIZATION_KINDS, PAGE_SIZE, Csrf, WebUser, page
 
 router = APIRouter(route_class=SessionClosingRoute, include_in_schema=False)
@@ -126,7 +126,13 @@ def sign_in(
     next: Annotated[str, Form()] = "/dashboard",
 ) -> Response:
     try:
-        user = accounts_service.authenticate(session=session, email=email, password=password)
+        user = accounts_service.authenticate(
+            session=session,
+            email=email,
+            password=password,
+            source=client_address(request),
+            channel="web",
+        )
     except ProblemError as exc:
         return page(
             request,
@@ -191,6 +197,8 @@ async def sign_up(request: Request, session: SessionDep) -> Response:
             session=session,
             email=str(data.email),
             password=data.password,
+            source=client_address(request),
+            channel="web",
         )
     except ProblemError as exc:
         errors["email" if exc.status == 409 else "form"] = exc.detail
@@ -238,5 +246,5 @@ def dashboard(request: Request, session: SessionDep, user: WebUser) -> Response:
     return page(request, user, "dashboard.html", context)
 
 
-for pages in (partner, reviewer, staff, district):
+for pages in (account, partner, reviewer, staff, district):
     router.include_router(pages.router)

@@ -8,6 +8,7 @@ from datetime import timedelta
 from fastapi import Request, Response
 from sqlmodel import Session, col, delete
 
+from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.core.config import get_settings
 from app.core.db import get_engine, read_session, utcnow
@@ -25,6 +26,9 @@ def start(response: Response, user: User) -> None:
             WebSession(
                 token_digest=token_digest(token),
                 user_id=user.id,
+                # The version the password was checked under: a change made meanwhile
+                # leaves this session dead from the start.
+                credentials_version=user.credentials_version,
                 expires_at=utcnow() + LIFETIME,
             )
         )
@@ -44,9 +48,13 @@ def end(request: Request, response: Response) -> None:
     token = request.cookies.get(COOKIE)
     if token:
         with Session(get_engine()) as session:
+            web = session.get(WebSession, token_digest(token))
+            user = session.get(User, web.user_id) if web is not None else None
             session.execute(
                 delete(WebSession).where(col(WebSession.token_digest) == token_digest(token))
             )
+            if user is not None:
+                accounts_service.record_sign_out(session=session, user=user)
             session.commit()
     response.delete_cookie(COOKIE, path="/")
 
@@ -60,7 +68,11 @@ def current(request: Request) -> tuple[User, WebSession] | None:
         if web is None or web.expires_at <= utcnow():
             return None
         user = session.get(User, web.user_id)
-        if user is None or not user.is_active:
+        if (
+            user is None
+            or not user.is_active
+            or user.credentials_version != web.credentials_version
+        ):
             return None
         return user, web
 

@@ -1,0 +1,567 @@
+"""Accounts against insiders and outsiders: invitations never take over an account, a
+password change or reset ends every earlier token and session, passwords follow one policy,
+and sign-in throttling slows a guesser without locking the owner out (shared by workers).
+
+Written as the attackers would try it: staff of one agency inviting another agency's
+reviewer, old invitation links, a rival hammering a competitor's sign-in from their own
+network, and a real two-worker server for the throttle."""
+
+import re
+import time
+from collections.abc import Iterator
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from app.core.config import get_settings
+from app.core.db import get_engine
+from tests.support import (
+    PASSWORD,
+    Actor,
+    Api,
+    assert_problem,
+    published_rfp,
+    start_server,
+    unique,
+)
+from tests.web_support import Person
+
+V1 = "/api/v1"
+NEW_PASSWORD = "a-fresh-passphrase-for-2027"
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def invite(api: Api, staff: Actor, rfp_id: str, email: str, name: str = "Riley Reviewer") -> Any:
+    return api.client.post(
+        f"{V1}/rfps/{rfp_id}/reviewers", json={"email": email, "name": name}, headers=staff.headers
+    )
+
+
+def accept(api: Api, token: str, password: str = PASSWORD) -> httpx.Response:
+    return api.client.post(
+        f"{V1}/auth/accept-invite", json={"invite_token": token, "password": password}
+    )
+
+
+def sign_in(client: httpx.Client, email: str, password: str = PASSWORD) -> httpx.Response:
+    return client.post(f"{V1}/auth/token", data={"username": email, "password": password})
+
+
+def bearer(response: httpx.Response) -> dict[str, str]:
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def active_reviewer(api: Api, staff: Actor, rfp_id: str) -> Actor:
+    email = f"{unique('reviewer')}@university.example"
+    invited = invite(api, staff, rfp_id, email)
+    assert invited.status_code == 201, invited.text
+    assert accept(api, invited.json()["invite_token"]).status_code == 200
+    return api.login(email)
+
+
+def outbox() -> list[EmailMessage]:
+    folder = get_settings().outbox_dir
+    if not folder.exists():
+        return []
+    parser = BytesParser(policy=policy.default)
+    return [
+        cast(EmailMessage, parser.parsebytes(path.read_bytes()))
+        for path in sorted(folder.glob("*.eml"))
+    ]
+
+
+def messages_to(email: str) -> list[EmailMessage]:
+    return [m for m in outbox() if m["To"] == email]
+
+
+def reset_link(email: str, wait: float = 10) -> str:
+    """The path and query of the newest reset link written for this email."""
+    deadline = time.monotonic() + wait
+    while True:
+        for message in reversed(messages_to(email)):
+            found = re.search(r"(https?://\S+/reset-password\?token=\S+)", message.get_content())
+            if found:
+                url = urlsplit(found.group(1))
+                return f"{url.path}?{url.query}"
+        assert time.monotonic() < deadline, f"no reset message for {email}"
+        time.sleep(0.1)
+
+
+def audit_actions() -> list[tuple[str, dict[str, Any]]]:
+    with get_engine().connect() as conn:
+        rows = conn.execute(text("SELECT action, data FROM audit_events ORDER BY seq")).all()
+    return [
+        (row[0], row[1] if isinstance(row[1], dict) else __import__("json").loads(row[1]))
+        for row in rows
+    ]
+
+
+@pytest.fixture(autouse=True)
+def empty_outbox() -> Iterator[None]:
+    folder = get_settings().outbox_dir
+    for path in folder.glob("*.eml") if folder.exists() else []:
+        path.unlink()
+    yield
+
+
+# --- invitations -------------------------------------------------------------------------------
+
+
+def test_staff_of_another_agency_get_no_token_for_an_active_reviewer(api: Api) -> None:
+    staff_y = api.staff(state="VA")
+    rfp_y = published_rfp(api, staff_y)
+    victim = active_reviewer(api, staff_y, rfp_y["id"])
+
+    staff_x = api.staff(state="MD")
+    rfp_x = published_rfp(api, staff_x)
+    invited = invite(api, staff_x, rfp_x["id"], victim.email.upper(), "Someone Else")
+    assert invited.status_code == 201, invited.text
+    assert invited.json() == {
+        "user_id": victim.id,
+        "invite_token": None,
+        "existing_account": True,
+    }
+    # Nothing X holds sets a password: the victim's own still works, X's guesses do not,
+    # and the victim's live token was not revoked by the invitation.
+    assert api.client.get(f"{V1}/me", headers=victim.headers).status_code == 200
+    assert sign_in(api.client, victim.email).status_code == 200
+    assert sign_in(api.client, victim.email, "staff-x-chosen-password").status_code == 401
+    with get_engine().connect() as conn:
+        tokens = conn.execute(
+            text("SELECT count(*) FROM invitations WHERE user_id = :u"), {"u": victim.id}
+        ).scalar_one()
+    assert tokens == 1  # the one the victim accepted from their own agency
+    # The owner hears about the new panel.
+    assert any("review panel" in m["Subject"] for m in messages_to(victim.email))
+
+
+def test_an_unaccepted_invitation_of_another_agency_is_not_joined(api: Api) -> None:
+    staff_x = api.staff(state="MD")
+    rfp_x = published_rfp(api, staff_x)
+    email = f"{unique('target')}@university.example"
+    # X invites first, hoping to hold the key when Y later adds the same person.
+    early = invite(api, staff_x, rfp_x["id"], email)
+    assert early.status_code == 201 and early.json()["invite_token"]
+    staff_y = api.staff(state="VA")
+    rfp_y = published_rfp(api, staff_y)
+    refused = assert_problem(invite(api, staff_y, rfp_y["id"], email), 409)
+    assert "reviewer" not in refused["detail"].lower()
+    panel = api.client.get(f"{V1}/rfps/{rfp_y['id']}/reviewers", headers=staff_y.headers)
+    assert panel.json()["total"] == 0
+    # Once the person has chosen a password, Y adds them without any token.
+    assert accept(api, early.json()["invite_token"]).status_code == 200
+    later = invite(api, staff_y, rfp_y["id"], email)
+    assert later.status_code == 201 and later.json()["existing_account"] is True
+
+
+def test_one_live_token_per_email_and_panel_and_accepting_revokes_the_rest(api: Api) -> None:
+    staff = api.staff()
+    rfp = published_rfp(api, staff)
+    other_rfp = published_rfp(api, staff)
+    email = f"{unique('new')}@panel.example"
+    first = invite(api, staff, rfp["id"], email).json()["invite_token"]
+    second = invite(api, staff, rfp["id"], email).json()["invite_token"]
+    third = invite(api, staff, other_rfp["id"], email).json()["invite_token"]
+    assert len({first, second, third}) == 3
+    assert_problem(accept(api, first), 404)  # replaced by the newer one for this panel
+    assert accept(api, second).status_code == 200
+    # The other panel's token died with the acceptance.
+    assert_problem(accept(api, third, "an-attacker-password"), 404)
+    assert sign_in(api.client, email).status_code == 200
+    # Re-inviting an account that has a password issues nothing.
+    again = invite(api, staff, rfp["id"], email).json()
+    assert again["invite_token"] is None and again["existing_account"] is True
+
+
+def test_a_token_never_sets_a_password_on_an_account_that_has_one(api: Api) -> None:
+    staff = api.staff()
+    rfp = published_rfp(api, staff)
+    other_rfp = published_rfp(api, staff)
+    email = f"{unique('new')}@panel.example"
+    kept = invite(api, staff, rfp["id"], email).json()["invite_token"]
+    used = invite(api, staff, other_rfp["id"], email).json()["invite_token"]
+    assert accept(api, used).status_code == 200
+    # Even a token that stayed live (say, restored from a backup) answers like an unknown one.
+    with get_engine().begin() as conn:
+        conn.execute(text("UPDATE invitations SET revoked_at = NULL"))
+    unknown = assert_problem(accept(api, "x" * 43), 404)
+    stale = assert_problem(accept(api, kept, "an-attacker-password"), 404)
+    assert stale["detail"] == unknown["detail"]
+    assert sign_in(api.client, email).status_code == 200
+    assert sign_in(api.client, email, "an-attacker-password").status_code == 401
+
+
+@pytest.mark.parametrize("kind", ["staff", "partner", "admin"])
+def test_emails_of_other_kinds_of_account_answer_409_without_naming_the_role(
+    api: Api, kind: str
+) -> None:
+    staff = api.staff()
+    rfp = published_rfp(api, staff)
+    target = {"staff": api.staff, "partner": api.partner, "admin": lambda: api.admin}[kind]()
+    body = assert_problem(invite(api, staff, rfp["id"], target.email), 409)
+    for word in ("agency_staff", "staff", "partner", "platform_admin", "admin"):
+        assert word not in body["detail"].lower()
+    assert sign_in(api.client, target.email).status_code == 200
+
+
+def test_a_deactivated_account_stays_deactivated(api: Api) -> None:
+    staff = api.staff()
+    rfp = published_rfp(api, staff)
+    reviewer = active_reviewer(api, staff, rfp["id"])
+    pending_email = f"{unique('pending')}@panel.example"
+    pending_token = invite(api, staff, rfp["id"], pending_email).json()["invite_token"]
+    with get_engine().begin() as conn:
+        conn.execute(
+            text("UPDATE users SET is_active = :off WHERE email IN (:a, :b)"),
+            {"off": False, "a": reviewer.email, "b": pending_email},
+        )
+    other = published_rfp(api, staff)
+    again = invite(api, staff, other["id"], reviewer.email).json()
+    assert again["invite_token"] is None
+    assert_problem(accept(api, pending_token), 404)
+    assert invite(api, staff, other["id"], pending_email).json()["invite_token"] is None
+    assert sign_in(api.client, reviewer.email).status_code == 401
+    with get_engine().connect() as conn:
+        rows = conn.execute(
+            text("SELECT is_active, password_hash FROM users WHERE email IN (:a, :b)"),
+            {"a": reviewer.email, "b": pending_email},
+        ).all()
+    assert [bool(r[0]) for r in rows] == [False, False]
+    assert sum(r[1] is None for r in rows) == 1  # the pending one still has no password
+
+
+def test_the_staff_page_says_an_existing_account_was_added_without_a_link(
+    api: Api, client: httpx.Client
+) -> None:
+    staff_y = api.staff(state="VA")
+    victim = active_reviewer(api, staff_y, published_rfp(api, staff_y)["id"])
+    staff_x = api.staff(state="MD")
+    rfp_x = published_rfp(api, staff_x)
+    person = Person(client).sign_in(staff_x.email)
+    person.get(f"/manage/rfps/{rfp_x['id']}/panel")
+    response = person.post(
+        f"/manage/rfps/{rfp_x['id']}/reviewers", {"name": "Vic", "email": victim.email}
+    )
+    assert response.status_code == 200, response.text
+    assert 'id="invite-existing"' in response.text
+    assert "already has a reviewer account" in response.text
+    assert "accept-invite" not in response.text and 'id="invite-link"' not in response.text
+
+
+# --- password policy -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("password", "words"),
+    [
+        ("aaaaaaaaaa", "12 characters"),
+        ("aaaaaaaaaaaa", "too common"),
+        ("password1234", "too common"),
+        ("qwertyuiop123", "too common"),
+        ("my-PAT.RIVERA-passphrase", "email"),
+    ],
+)
+def test_the_password_policy_is_applied_everywhere(
+    api: Api, client: httpx.Client, password: str, words: str
+) -> None:
+    email = f"pat.rivera{unique('')}@org.example"
+    if words == "email":
+        password = password.replace("PAT.RIVERA", email.partition("@")[0].upper())
+    signup = {
+        "name": unique("Org "),
+        "kind": "nonprofit",
+        "email": email,
+        "contact_name": "Pat",
+        "password": password,
+    }
+    cases = {
+        "sign-up": api.client.post(f"{V1}/organizations", json=signup),
+        "staff": api.client.post(
+            f"{V1}/agencies/{api.agency()['id']}/staff",
+            json={"email": email, "name": "Pat", "password": password},
+            headers=api.admin.headers,
+        ),
+    }
+    staff = api.staff()
+    rfp = published_rfp(api, staff)
+    token = invite(api, staff, rfp["id"], email).json()["invite_token"]
+    cases["accept"] = accept(api, token, password)
+    assert accept(api, token).status_code == 200  # still usable with a good password
+    holder = api.login(email)
+    cases["change"] = api.client.post(
+        f"{V1}/me/password",
+        json={"current_password": PASSWORD, "new_password": password},
+        headers=holder.headers,
+    )
+    api.client.post(f"{V1}/auth/password-reset", json={"email": email})
+    reset_token = reset_link(email).split("token=", 1)[1]
+    cases["reset"] = api.client.post(
+        f"{V1}/auth/password-reset/confirm", json={"token": reset_token, "new_password": password}
+    )
+    for where, response in cases.items():
+        body = assert_problem(response, 422)
+        locs = [e["loc"][-1] for e in body["errors"]]
+        field = "new_password" if where in ("change", "reset") else "password"
+        assert locs == [field], (where, body)
+        assert words in body["errors"][0]["msg"], (where, body)
+    # The refused change kept the password, and the reset link is still good for a fine one.
+    assert sign_in(api.client, email).status_code == 200
+    # The web form shows the same rule beside its field.
+    person = Person(client)
+    person.get("/sign-up")
+    page = person.post("/sign-up", signup)
+    assert page.status_code == 422
+    assert 'id="password-error"' in page.text
+
+
+def test_the_project_passwords_pass_the_policy() -> None:
+    from app.core.security import password_problem
+
+    assert password_problem(PASSWORD, "staff1@agency.example") is None
+    assert password_problem("demo-password-2026", "rfp.staff@state.example") is None
+    assert password_problem(NEW_PASSWORD, "partner1@org.example") is None
+
+
+# --- password change and reset ---------------------------------------------------------------
+
+
+def test_a_password_change_ends_every_earlier_token_and_web_session(
+    api: Api, client: httpx.Client
+) -> None:
+    partner = api.partner()
+    other_token = bearer(sign_in(api.client, partner.email))
+    browser = Person(client).sign_in(partner.email)
+    assert "Your dashboard" in browser.get("/dashboard")
+
+    wrong = api.client.post(
+        f"{V1}/me/password",
+        json={"current_password": "not-my-password", "new_password": NEW_PASSWORD},
+        headers=partner.headers,
+    )
+    assert [e["loc"] for e in assert_problem(wrong, 422)["errors"]] == [
+        ["body", "current_password"]
+    ]
+    changed = api.client.post(
+        f"{V1}/me/password",
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+        headers=partner.headers,
+    )
+    assert changed.status_code == 204, changed.text
+    for headers in (partner.headers, other_token):
+        assert_problem(api.client.get(f"{V1}/me", headers=headers), 401)
+    gone = browser.client.get("/dashboard")
+    assert gone.status_code == 303 and gone.headers["location"].startswith("/sign-in")
+    assert sign_in(api.client, partner.email).status_code == 401
+    assert (
+        api.client.get(
+            f"{V1}/me", headers=bearer(sign_in(api.client, partner.email, NEW_PASSWORD))
+        ).status_code
+        == 200
+    )
+
+
+def test_the_change_password_page_keeps_only_this_browser_signed_in(
+    api: Api, client: httpx.Client
+) -> None:
+    staff = api.staff()
+    elsewhere = Person(client).sign_in(staff.email)
+    here = Person(client).sign_in(staff.email)
+    here.get("/account/password")
+    refused = here.post(
+        "/account/password",
+        {"current_password": PASSWORD, "new_password": "short", "new_password_again": "short"},
+    )
+    assert refused.status_code == 422 and 'id="new_password-error"' in refused.text
+    done = here.post(
+        "/account/password",
+        {
+            "current_password": PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "new_password_again": NEW_PASSWORD,
+        },
+    )
+    assert done.status_code == 303, done.text
+    assert 'id="password-changed"' in here.get(done.headers["location"])
+    assert elsewhere.client.get("/dashboard").status_code == 303
+    assert_problem(api.client.get(f"{V1}/me", headers=staff.headers), 401)
+
+
+def test_password_reset_answers_alike_for_everyone(api: Api) -> None:
+    partner = api.partner()
+    known = api.client.post(f"{V1}/auth/password-reset", json={"email": partner.email})
+    unknown = api.client.post(f"{V1}/auth/password-reset", json={"email": "ghost@org.example"})
+    assert known.status_code == unknown.status_code == 202
+    assert known.content == unknown.content == b""
+    assert len(messages_to(partner.email)) == 1
+    assert messages_to("ghost@org.example") == []
+
+
+def test_password_reset_through_the_emailed_link(api: Api, client: httpx.Client) -> None:
+    partner = api.partner()
+    browser = Person(client).sign_in(partner.email)
+    person = Person(client)
+    person.get("/sign-in")
+    assert 'href="/forgot-password"' in person.get("/sign-in")
+    person.get("/forgot-password")
+    sent = person.post("/forgot-password", {"email": partner.email})
+    assert sent.status_code == 200 and 'id="reset-sent"' in sent.text
+    link = reset_link(partner.email)
+    message = messages_to(partner.email)[-1]
+    assert message["Subject"] == "Set a new password"
+    # The link points at the configured public address, never at a Host header.
+    assert get_settings().public_base_url in message.get_content()
+    person.get(link)
+    token = link.split("token=", 1)[1]
+    form = {"token": token, "new_password": NEW_PASSWORD, "new_password_again": NEW_PASSWORD}
+    done = person.post("/reset-password", form)
+    assert done.status_code == 200 and 'id="reset-done"' in done.text
+    # Single use; earlier tokens and sessions are gone; the new password works.
+    again = api.client.post(
+        f"{V1}/auth/password-reset/confirm",
+        json={"token": token, "new_password": "yet-another-passphrase"},
+    )
+    assert_problem(again, 404)
+    assert_problem(api.client.get(f"{V1}/me", headers=partner.headers), 401)
+    assert browser.client.get("/dashboard").status_code == 303
+    assert sign_in(api.client, partner.email, NEW_PASSWORD).status_code == 200
+    # The token never reached the server's log.
+    log = Path(get_settings().data_dir)
+    for path in log.glob("*.log"):
+        assert token not in path.read_text(errors="replace")
+
+
+def test_a_reset_link_expires_and_a_newer_one_replaces_it(api: Api) -> None:
+    partner = api.partner()
+    api.client.post(f"{V1}/auth/password-reset", json={"email": partner.email})
+    first = reset_link(partner.email).split("token=", 1)[1]
+    with get_engine().begin() as conn:  # let the minute between messages pass
+        conn.execute(text("UPDATE invitations SET created_at = :t"), {"t": "2000-01-01 00:00:00"})
+    api.client.post(f"{V1}/auth/password-reset", json={"email": partner.email})
+    second = reset_link(partner.email).split("token=", 1)[1]
+    assert first != second
+    confirm = f"{V1}/auth/password-reset/confirm"
+    assert_problem(
+        api.client.post(confirm, json={"token": first, "new_password": NEW_PASSWORD}), 404
+    )
+    with get_engine().begin() as conn:
+        conn.execute(text("UPDATE invitations SET expires_at = :t"), {"t": "2000-01-01 00:00:00"})
+    assert_problem(
+        api.client.post(confirm, json={"token": second, "new_password": NEW_PASSWORD}), 404
+    )
+    assert sign_in(api.client, partner.email).status_code == 200
+
+
+# --- sign-in throttling, on a real two-worker server ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def two_workers(database: None) -> Iterator[str]:
+    server, base = start_server(2, get_settings().data_dir / "throttle-server.log")
+    yield base
+    server.terminate()
+    server.wait(timeout=30)
+
+
+def from_address(base: str, address: str) -> httpx.Client:
+    return httpx.Client(
+        base_url=base, timeout=60, transport=httpx.HTTPTransport(local_address=address)
+    )
+
+
+def test_a_rival_guessing_from_their_network_does_not_lock_the_owner_out(
+    api: Api, two_workers: str
+) -> None:
+    partner = api.partner()
+    with (
+        from_address(two_workers, "127.0.0.2") as rival,
+        from_address(two_workers, "127.0.0.1") as owner,
+    ):
+        statuses = [
+            sign_in(rival, partner.email, f"guess-{n}-guess").status_code for n in range(20)
+        ]
+        assert set(statuses) <= {401, 429} and statuses[:3] == [401, 401, 401]
+        assert 429 in statuses
+        # The owner, from their own network, signs in at once (whichever worker answers).
+        for _ in range(4):
+            assert sign_in(owner, partner.email).status_code == 200
+        # The rival stays refused even with the right password while the wait runs, on
+        # both workers (fresh connections spread over them).
+        for _ in range(4):
+            with from_address(two_workers, "127.0.0.2") as again:
+                refused = sign_in(again, partner.email)
+            assert_problem(refused, 429)
+            assert int(refused.headers["Retry-After"]) >= 1
+    failures = [d for a, d in audit_actions() if a == "user.sign_in_failed"]
+    assert {d["source"] for d in failures} == {"127.0.0.2"}
+    assert not any("guess-" in str(d) for d in failures)  # passwords never recorded
+
+
+def test_an_unknown_email_is_throttled_the_same_way(two_workers: str) -> None:
+    with from_address(two_workers, "127.0.0.3") as rival:
+        statuses = [
+            sign_in(rival, "nobody-here@org.example", f"guess-{n}-guess").status_code
+            for n in range(8)
+        ]
+    assert statuses[:4] == [401, 401, 401, 401] and statuses[4:] == [429] * 4
+
+
+def test_the_account_wide_ceiling_locks_for_everyone_and_tells_the_owner(
+    api: Api, two_workers: str
+) -> None:
+    partner = api.partner()
+    ceiling = get_settings().login_account_max_failures
+    free = get_settings().login_free_failures + 1  # counted before a source must wait
+    sources = [f"127.0.1.{n}" for n in range(1, 2 + ceiling // free)]
+    for address in sources:
+        with from_address(two_workers, address) as guesser:
+            for n in range(free):
+                sign_in(guesser, partner.email, f"guess-{n}-guess")
+    with from_address(two_workers, "127.0.0.9") as owner:
+        locked = sign_in(owner, partner.email)
+    body = assert_problem(locked, 429)
+    assert "Forgot your password" in body["detail"]
+    assert int(locked.headers["Retry-After"]) > 3600
+    warning = messages_to(partner.email)
+    assert warning and "paused" in warning[-1]["Subject"]
+    # A new password through the emailed link ends the pause.
+    with from_address(two_workers, "127.0.0.9") as owner:
+        assert (
+            owner.post(f"{V1}/auth/password-reset", json={"email": partner.email}).status_code
+            == 202
+        )
+        token = reset_link(partner.email).split("token=", 1)[1]
+        confirmed = owner.post(
+            f"{V1}/auth/password-reset/confirm", json={"token": token, "new_password": NEW_PASSWORD}
+        )
+        assert confirmed.status_code == 204, confirmed.text
+        assert sign_in(owner, partner.email, NEW_PASSWORD).status_code == 200
+
+
+# --- sign-in and sign-out audited -----------------------------------------------------------
+
+
+def test_sign_in_and_sign_out_are_audited(api: Api, client: httpx.Client) -> None:
+    staff = api.staff()
+    secret = "wrong-but-secret-word"
+    assert sign_in(api.client, staff.email, secret).status_code == 401
+    person = Person(client).sign_in(staff.email)
+    person.get("/dashboard")
+    assert person.post("/sign-out").status_code == 303
+    events = audit_actions()
+    mine = [(a, d) for a, d in events if d.get("email") == staff.email or a == "user.signed_out"]
+    actions = [a for a, _ in mine]
+    assert actions.count("user.signed_in") == 2  # api.staff() signed in through the API
+    assert "user.sign_in_failed" in actions and actions[-1] == "user.signed_out"
+    channels = {d.get("channel") for a, d in mine if a == "user.signed_in"}
+    assert channels == {"api", "web"}
+    assert not any(secret in str(d) or PASSWORD in str(d) for _, d in events)
