@@ -81,6 +81,11 @@ class Settings(BaseSettings):
         return self.audit_anchor_dir
 
     @property
+    def outbox_dir(self) -> Path:
+        """Where messages wait as .eml files until the notifications capability sends them."""
+        return self.data_dir / "outbox"
+
+    @property
     def max_json_bytes(self) -> int:
         return self.max_json_kb * 1024
 
