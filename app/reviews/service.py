@@ -137,8 +137,6 @@ def invite_reviewer(
         existing_account=token is None,
     )
     session.commit()
-    return user, token
-
     if token is None:
         accounts_service.notify(
             user=user,
@@ -149,6 +147,8 @@ def invite_reviewer(
                 f"{accounts_service.page_link('/sign-in')}\n"
             ),
         )
+    return user, token
+
 
 def list_panel(*, session: Session, actor: User, rfp_id: str) -> list[tuple[User, bool]]:
     rfp = rfp_service.get_managed(session=session, user=actor, rfp_id=rfp_id)

@@ -366,10 +366,10 @@ def invite_reviewer(
             {"errors": field_errors(exc), "alert": exc.detail, "values": values},
             exc.status,
         )
-    link = str(request.url_for("accept_invite_form")) + f"?token={token}"
     if token is None:
         # An existing account joins the panel as it is: there is no link to hand on.
         return _panel_tab(request, session, user, rfp, {"invited": reviewer, "existing": True})
+    link = str(request.url_for("accept_invite_form")) + f"?token={token}"
     # The link is shown once, here, to pass on to the reviewer; only its digest is stored.
     return _panel_tab(request, session, user, rfp, {"invited": reviewer, "invite_link": link})
 
