@@ -270,6 +270,30 @@ def test_anchors_are_written_every_100_events_and_every_10_minutes(api: Api) -> 
     _verify_passes()
 
 
+def test_a_quiet_logs_tail_is_anchored_once_the_newest_anchor_is_10_minutes_old(
+    api: Api,
+) -> None:
+    partner = _activity(api, updates=1)
+    path = anchors.anchor_path()
+    for n in range(3):  # written just after the first anchor: none of them is due
+        api.client.patch(
+            f"/api/v1/organizations/{partner.organization_id}",
+            json={"capacity_clusters": 5 + n},
+            headers=partner.headers,
+        )
+    assert len(path.read_text().splitlines()) == 1
+    # What each worker's timer runs when the newest anchor turns 10 minutes old.
+    assert audit.anchor_if_stale(get_engine()) is None  # not 10 minutes yet
+    stale = time.time() - 11 * 60
+    os.utime(path, (stale, stale))
+    caught_up = audit.anchor_if_stale(get_engine())
+    assert caught_up is not None and caught_up.seq == _last_seq()
+    os.utime(path, (stale, stale))
+    assert audit.anchor_if_stale(get_engine()) is None  # stale, but nothing new to anchor
+    assert len(path.read_text().splitlines()) == 2
+    _verify_passes()
+
+
 def test_a_rolled_back_event_is_never_anchored(api: Api) -> None:
     _activity(api)
     _anchor()

@@ -57,15 +57,31 @@ def mac(content: dict[str, Any]) -> str:
     return hmac.new(key, _canonical(content), hashlib.sha256).hexdigest()
 
 
-def is_due(seq: int) -> bool:
-    """Every 100th event, or when the newest anchor is 10 minutes old: one stat() a call."""
-    if seq % EVERY_EVENTS == 0:
-        return True
+def seconds_until_stale() -> float:
+    """How long until the newest anchor is 10 minutes old: one stat(), 0 if there is none."""
     try:
         written = anchor_path().stat().st_mtime
     except FileNotFoundError:
-        return True
-    return time.time() - written >= EVERY_SECONDS
+        return 0
+    return max(0.0, written + EVERY_SECONDS - time.time())
+
+
+def is_due(seq: int) -> bool:
+    """Every 100th event, or when the newest anchor is 10 minutes old."""
+    return seq % EVERY_EVENTS == 0 or seconds_until_stale() == 0
+
+
+def newest_seq() -> int | None:
+    """The head the file's last line names (unchecked: only to decide whether to anchor)."""
+    path = anchor_path()
+    try:
+        with path.open("rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            f.seek(max(0, size - 4096))
+            lines = f.read().splitlines()
+        return int(json.loads(lines[-1])["seq"])
+    except (OSError, IndexError, ValueError, KeyError, TypeError):
+        return None
 
 
 def append(seq: int, head_hash: str, keyed_from: int | None) -> Anchor:
@@ -90,6 +106,10 @@ _HEAD = text(
     "FROM audit_head LEFT JOIN audit_events ON audit_events.seq = audit_head.seq "
     "WHERE audit_head.id = 1"
 )
+
+
+def head_seq(conn: Connection) -> int | None:
+    return conn.execute(text("SELECT seq FROM audit_head WHERE id = 1")).scalar_one_or_none()
 
 
 def anchor_head(conn: Connection) -> Anchor:

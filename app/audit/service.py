@@ -9,13 +9,14 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, func, insert, text
+from sqlalchemy import Engine, event, func, insert, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
@@ -88,7 +89,9 @@ _ADVANCE_HEAD = text(
 _SET_HEAD_HASH = text(
     "UPDATE audit_head SET hash = :h, keyed_from = COALESCE(keyed_from, :s) WHERE id = 1"
 )
-_ANCHOR_DUE = "audit_anchor_due"  # a key of Session.info
+# Keys of Session.info: this transaction recorded an event / is due for an anchor.
+_RECORDED = "audit_recorded"
+_ANCHOR_DUE = "audit_anchor_due"
 
 
 def record(
@@ -133,26 +136,82 @@ def record(
     digest = _keyed_digest(_canonical(**values))
     conn.execute(_INSERT_EVENT, {**values, "id": new_id(), "hash": digest})
     conn.execute(_SET_HEAD_HASH, {"h": digest, "s": seq})
+    session.info[_RECORDED] = True
     if anchors.is_due(int(seq)):
         session.info[_ANCHOR_DUE] = True
+
+
+def _anchor_logged(engine: Engine) -> Anchor | None:
+    try:
+        with engine.connect() as conn:
+            return anchors.anchor_head(conn)
+    except (anchors.AnchorRefused, OSError, SQLAlchemyError) as exc:
+        # The change is committed; the next due event or `audit-anchor` anchors the head.
+        logger.warning("audit anchor not written: %s", exc)
+        return None
 
 
 @event.listens_for(OrmSession, "after_commit")
 def _anchor_after_commit(session: OrmSession) -> None:
     # Only after the commit: an anchor naming a rolled-back event would fail verification.
-    if not session.info.pop(_ANCHOR_DUE, False):
+    if not session.info.pop(_RECORDED, False):
         return
-    try:
-        with session.get_bind().engine.connect() as conn:
-            anchors.anchor_head(conn)
-    except (anchors.AnchorRefused, OSError, SQLAlchemyError) as exc:
-        # The change is committed; the next due event or `audit-anchor` anchors the head.
-        logger.warning("audit anchor not written: %s", exc)
+    engine = session.get_bind().engine
+    if session.info.pop(_ANCHOR_DUE, False):
+        _anchor_logged(engine)
+    _arm_staleness_timer(engine)
 
 
 @event.listens_for(OrmSession, "after_rollback")
 def _forget_anchor(session: OrmSession) -> None:
+    session.info.pop(_RECORDED, None)
     session.info.pop(_ANCHOR_DUE, None)
+
+
+# A quiet log still gets its tail anchored within 10 minutes: after an event, each process
+# keeps one timer that fires when the newest anchor turns 10 minutes old.
+_timer: threading.Timer | None = None
+_timer_lock = threading.Lock()
+
+
+def _arm_staleness_timer(engine: Engine) -> None:
+    global _timer
+    if _timer is not None:  # armed already: the common case costs no lock
+        return
+    with _timer_lock:
+        if _timer is None:
+            _timer = threading.Timer(
+                anchors.seconds_until_stale(), _on_stale, kwargs={"engine": engine}
+            )
+            _timer.daemon = True
+            _timer.start()
+
+
+def _on_stale(engine: Engine) -> None:
+    global _timer
+    with _timer_lock:
+        _timer = None
+    if anchors.seconds_until_stale() > 0:
+        _arm_staleness_timer(engine)  # another worker anchored since: wait for that one
+        return
+    anchor_if_stale(engine)
+
+
+def anchor_if_stale(engine: Engine) -> Anchor | None:
+    """Anchor the committed head if the newest anchor is 10 minutes old and behind it."""
+    if anchors.seconds_until_stale() > 0:
+        return None
+    try:
+        with engine.connect() as conn:
+            head = anchors.head_seq(conn)
+    except SQLAlchemyError as exc:
+        logger.warning("audit head not read: %s", exc)
+        return None
+    newest = anchors.newest_seq()
+    # Without an anchor file the next event writes one (`is_due`); nothing to catch up here.
+    if head is None or newest is None or head == newest:
+        return None
+    return _anchor_logged(engine)
 
 
 def anchor(session: Session) -> Anchor:
