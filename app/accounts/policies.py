@@ -5,7 +5,7 @@ from typing import Any
 from sqlmodel import select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from app.accounts.models import Agency, Role, User
+from app.accounts.models import Agency, Organization, Role, User
 
 
 def is_admin(user: User | None) -> bool:
@@ -38,6 +38,34 @@ def is_member_of(user: User | None, organization_id: str) -> bool:
     return (
         user is not None and user.role == Role.partner and user.organization_id == organization_id
     )
+
+
+# --- roles: what kind of account this is (each domain's policies build on these) ----------
+
+
+def is_staff(user: User | None) -> bool:
+    return user is not None and user.role == Role.agency_staff and user.agency_id is not None
+
+
+def is_partner(user: User | None) -> bool:
+    return user is not None and user.role == Role.partner and user.organization_id is not None
+
+
+def is_reviewer(user: User | None) -> bool:
+    return user is not None and user.role == Role.reviewer
+
+
+def may_add_staff(user: User | None) -> bool:
+    return is_admin(user) or is_staff(user)
+
+
+def role_name(user: User) -> str:
+    """The account's role as recorded beside what it did (audit data, conflict rows)."""
+    return str(user.role)
+
+
+def can_read_organization(user: User | None, organization: Organization) -> bool:
+    return is_member_of(user, organization.id) or is_admin(user)
 
 
 def invitation_may_reach(existing: User, invited_role: str) -> bool:

@@ -34,6 +34,7 @@ from app.deps import (
     SignupRateLimit,
     client_address,
 )
+from app.proposals import policies as proposal_policies
 
 router = APIRouter(route_class=SessionClosingRoute, prefix="/api/v1")
 
@@ -177,6 +178,10 @@ def _readable_organization(
     organization = service.get_organization(
         session=session, user=user, organization_id=organization_id
     )
+    if organization is None and proposal_policies.staff_may_read_applicant(
+        session, user, organization_id
+    ):
+        organization = service.find_organization(session=session, organization_id=organization_id)
     if organization is None:
         raise NotFound("Organization")
     return organization

@@ -1,7 +1,7 @@
 """Accounts: agencies, staff, organizations and their partner users, sign-in, invitations."""
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -525,24 +525,15 @@ def accept_invitation(*, session: Session, token: str, password: str) -> User:
 
 
 def get_organization(*, session: Session, user: User, organization_id: str) -> Organization | None:
-    """The organization if this caller may read it (its partners, administrators, and staff
-    of an agency it applied to); None otherwise, so the caller answers 404 either way."""
+    """The organization if this caller may read it by the accounts' own rule (its partners
+    and administrators); None otherwise. Later stages grant more readers through their own
+    policies (staff of an RFP it applied to: the proposals domain)."""
     organization = session.get(Organization, organization_id)
-    if organization is None:
+    if organization is None or not policies.can_read_organization(user, organization):
         return None
-    if policies.is_member_of(user, organization.id) or policies.is_admin(user):
-        return organization
-    for rule in _organization_readers:
-        if rule(session, user, organization.id):
-            return organization
-    return None
+    return organization
 
 
-# Later stages add who else may read a profile (e.g. staff of an RFP the organization applied to)
-# without accounts importing them.
-OrganizationReader = Callable[[Session, User, str], bool]
-_organization_readers: list[OrganizationReader] = []
-
-
-def register_organization_reader(rule: OrganizationReader) -> None:
-    _organization_readers.append(rule)
+def find_organization(*, session: Session, organization_id: str) -> Organization | None:
+    """The organization, for a caller whose right to read it another domain has checked."""
+    return session.get(Organization, organization_id)

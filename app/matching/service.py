@@ -5,12 +5,13 @@ from typing import Any
 import numpy as np
 from sqlmodel import Session, col, select
 
-from app.accounts.models import Agency, Organization, Role, User
-from app.accounts.policies import is_member_of, is_staff_of
+from app.accounts.models import Agency, Organization, User
+from app.accounts.policies import role_name
 from app.audit import service as audit
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.reference import GRADE_CODES
+from app.matching import policies
 from app.matching.models import Match, MatchingRun, MatchStatus
 from app.matching.schemas import MatchingRunRead, MatchRead, UnmatchedCluster
 from app.reviews import service as review_service
@@ -274,7 +275,7 @@ def match_view(session: Session, match: Match) -> MatchRead:
 
 def get_run(*, session: Session, actor: User, run_id: str) -> MatchingRun:
     run = session.get(MatchingRun, run_id)
-    if run is None or not is_staff_of(actor, run.agency_id):
+    if run is None or not policies.can_read_run(actor, run):
         raise NotFound("Matching run")
     return run
 
@@ -295,9 +296,7 @@ def get_match(*, session: Session, actor: User, match_id: str, lock: bool = Fals
     if lock:
         query = query.with_for_update()
     match = session.exec(query).first()
-    if match is None or not (
-        is_staff_of(actor, match.agency_id) or is_member_of(actor, match.organization_id)
-    ):
+    if match is None or not policies.is_party_to(actor, match):
         raise NotFound("Match")
     return match
 
@@ -306,9 +305,9 @@ def decide(
     *, session: Session, actor: User, match_id: str, accept: bool, reason: str = ""
 ) -> Match:
     match = get_match(session=session, actor=actor, match_id=match_id, lock=True)
-    if accept and not is_staff_of(actor, match.agency_id):
+    if accept and not policies.can_accept(actor, match):
         raise Forbidden("Only the district accepts a match.")
-    if actor.role not in (Role.agency_staff, Role.partner):
+    if not policies.may_decide_matches(actor):
         raise Forbidden("Only the district or the partner decide on a match.")
     if match.status != MatchStatus.proposed:
         raise Conflict(f"This match is already {match.status}.")
@@ -337,7 +336,7 @@ def decide(
         data={
             "cluster_id": match.cluster_id,
             "organization_id": match.organization_id,
-            "by": actor.role,
+            "by": role_name(actor),
         },
     )
     session.commit()
@@ -345,7 +344,7 @@ def decide(
 
 
 def matches_for_organization(*, session: Session, actor: User, organization_id: str) -> list[Match]:
-    if not is_member_of(actor, organization_id):
+    if not policies.can_read_organization_matches(actor, organization_id):
         raise NotFound("Organization")
     return list(
         session.exec(

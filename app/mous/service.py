@@ -6,16 +6,16 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from app.accounts.models import Agency, Organization, Role, User
-from app.accounts.policies import is_member_of, is_staff_of
+from app.accounts.models import Agency, Organization, User
 from app.audit import service as audit
 from app.core import documents
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.etags import check_if_match, etag
 from app.core.storage import get_storage
+from app.matching import policies as matching_policies
 from app.matching.models import Match, MatchStatus
-from app.mous import defaults
+from app.mous import defaults, policies
 from app.mous.models import Mou, MouStatus, MouVersion
 from app.mous.schemas import DiffEntry, MouDiff, MouRead, MouTerms
 from app.schools.models import Cluster, School
@@ -108,11 +108,9 @@ def default_terms(session: Session, actor: User, match: Match) -> MouTerms:
 
 def create(*, session: Session, actor: User, match_id: str) -> Mou:
     match = session.exec(select(Match).where(Match.id == match_id).with_for_update()).first()
-    if match is None or not (
-        is_staff_of(actor, match.agency_id) or is_member_of(actor, match.organization_id)
-    ):
+    if match is None or not matching_policies.is_party_to(actor, match):
         raise NotFound("Match")
-    if actor.role != Role.agency_staff:
+    if not policies.may_draft_mous(actor):
         raise Forbidden("The district drafts the MOU.")
     if match.status != MatchStatus.accepted:
         raise Conflict("An MOU is drafted for an accepted match.", slug="match-not-accepted")
@@ -140,9 +138,7 @@ def get_readable(*, session: Session, user: User, mou_id: str, lock: bool = Fals
     if lock:
         query = query.with_for_update()
     mou = session.exec(query).first()
-    if mou is None or not (
-        is_staff_of(user, mou.agency_id) or is_member_of(user, mou.organization_id)
-    ):
+    if mou is None or not policies.is_party_to(user, mou):
         raise NotFound("MOU")
     return mou
 
@@ -157,7 +153,7 @@ def ids_for_matches(session: Session, match_ids: list[str]) -> dict[str, str]:
 
 def _managed(session: Session, user: User, mou_id: str) -> Mou:
     mou = get_readable(session=session, user=user, mou_id=mou_id, lock=True)
-    if not is_staff_of(user, mou.agency_id):
+    if not policies.can_manage(user, mou):
         raise Forbidden("Only the district edits, executes or ends an MOU.")
     return mou
 

@@ -11,9 +11,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.accounts import service as accounts_service
-from app.accounts.models import Organization, Role, User
-from app.accounts.policies import is_member_of
+from app.accounts.models import Organization, User
 from app.audit import service as audit
 from app.core.db import advisory_lock, new_id, utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable, UnsupportedMediaType
@@ -193,7 +191,7 @@ _MARK_SUBMITTED = (
 def _lock_own(session: Session, header: Select[Any], user: User, proposal_id: str) -> RowMapping:
     """The header of the caller's own proposal (404 for everyone else), locked."""
     row = session.connection().execute(header, {"proposal_id": proposal_id}).mappings().first()
-    if row is None or not is_member_of(user, row["organization_id"]):
+    if row is None or not policies.belongs_to(user, row["organization_id"]):
         raise NotFound("Proposal")
     return row
 
@@ -216,7 +214,7 @@ def check_own(*, session: Session, user: User, proposal_id: str) -> None:
         .execute(sa_select(_P.c.organization_id).where(_P.c.id == proposal_id))
         .scalar()
     )
-    if organization_id is None or not is_member_of(user, organization_id):
+    if organization_id is None or not policies.belongs_to(user, organization_id):
         raise NotFound("Proposal")
 
 
@@ -258,7 +256,7 @@ def latest_version(session: Session, proposal: Proposal) -> ProposalVersion | No
 
 
 def create_proposal(*, session: Session, actor: User, rfp_id: str) -> Proposal:
-    if actor.role != Role.partner or actor.organization_id is None:
+    if not policies.may_write_proposals(actor) or actor.organization_id is None:
         raise Forbidden("Only partner organizations submit proposals.")
     rfp = rfp_service.get_visible(session=session, user=actor, rfp_id=rfp_id)
     _ensure_open(rfp)
@@ -673,7 +671,7 @@ def list_for_rfp(
     *, session: Session, user: User, rfp_id: str
 ) -> tuple[list[SubmissionRow] | list[ProposalRead], bool]:
     """Staff's view of an RFP's proposals: rows while sealed, full content once closed."""
-    if user.role != Role.agency_staff:
+    if not policies.may_list_proposals(user):
         raise Forbidden("Only agency staff list an RFP's proposals.")
     rfp = rfp_service.get_visible(session=session, user=user, rfp_id=rfp_id)
     if not rfp_policies.can_manage(user, rfp):
@@ -697,12 +695,36 @@ def list_for_rfp(
             )
             for p in proposals
         ], False
-    return [read(session=session, proposal=p, rfp=rfp, working_copy=False) for p in proposals], True
+    return [
+        read(session=session, proposal=p, rfp=rfp, working_copy=False)
+        if policies.was_submitted(p)
+        else _withdrawn_row(session, p)
+        for p in proposals
+    ], True
+
+
+def _withdrawn_row(session: Session, proposal: Proposal) -> ProposalRead:
+    """A proposal withdrawn before the deadline is never opened: its row, no content."""
+    organization = session.get(Organization, proposal.organization_id)
+    return ProposalRead(
+        id=proposal.id,
+        rfp_id=proposal.rfp_id,
+        organization_id=proposal.organization_id,
+        organization_name=organization.name if organization else "",
+        status=ProposalStatus(proposal.status),
+        sections=[],
+        attachments=[],
+        version=None,
+        receipt=None,
+        submitted_at=proposal.submitted_at,
+        updated_at=proposal.withdrawn_at or proposal.updated_at,
+        missing=[],
+    )
 
 
 def own_proposals(*, session: Session, user: User) -> list[tuple[Proposal, Rfp]]:
     """The caller's organization's proposals, newest RFP deadline first."""
-    if user.role != Role.partner or user.organization_id is None:
+    if not policies.may_write_proposals(user) or user.organization_id is None:
         return []
     rows = session.exec(
         select(Proposal, Rfp)
@@ -729,21 +751,3 @@ def list_versions(*, session: Session, user: User, proposal_id: str) -> list[Pro
             .order_by(col(ProposalVersion.number))
         )
     )
-
-
-def _staff_of_applied_agency(session: Session, user: User, organization_id: str) -> bool:
-    if user.role != Role.agency_staff or user.agency_id is None:
-        return False
-    applied = session.exec(
-        select(Proposal.id)
-        .join(Rfp, col(Rfp.id) == col(Proposal.rfp_id))
-        .where(
-            Proposal.organization_id == organization_id,
-            col(Proposal.latest_version) > 0,
-            Rfp.agency_id == user.agency_id,
-        )
-    ).first()
-    return applied is not None
-
-
-accounts_service.register_organization_reader(_staff_of_applied_agency)

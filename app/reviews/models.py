@@ -48,6 +48,8 @@ class ConflictEvent(SQLModel, table=True):
     action: str = Field(max_length=16)  # declared | withdrawn
     reason: str = Field(default="")
     recorded_by: str = Field(max_length=32)
+    # The recorder's role: a reviewer's own declaration, or one staff made for the reviewer.
+    recorded_by_role: str = Field(max_length=32)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -1,14 +1,37 @@
-"""Reviewers see only proposals assigned to them, after attesting, never a conflicted one."""
+"""Reviewers see only proposals assigned to them, after attesting, never a conflicted one;
+conflicts are withdrawn only by whoever declared them."""
+
+from collections.abc import Iterable
 
 from sqlmodel import Session, col, select
 
 from app.accounts.models import Role, User
+from app.accounts.policies import is_reviewer, is_staff
 from app.proposals.models import Proposal
 from app.reviews.models import Assignment, Attestation, ConflictEvent, PanelMember
 
+# Who stands behind a conflict declaration: the reviewer, or the agency's staff.
+REVIEWER_SIDE = "reviewer"
+STAFF_SIDE = "staff"
+
+
+def may_review_at_all(user: User | None) -> bool:
+    """Only reviewers attest, declare their own conflicts and score."""
+    return is_reviewer(user)
+
+
+def may_manage_reviews(user: User | None) -> bool:
+    """Only agency staff run panels, assignments, results and finalization (which RFPs, the
+    RFP's policies decide)."""
+    return is_staff(user)
+
+
+def may_record_conflicts(user: User | None) -> bool:
+    return is_reviewer(user) or is_staff(user)
+
 
 def is_panel_member(session: Session, user: User, rfp_id: str) -> bool:
-    if user.role != Role.reviewer:
+    if not is_reviewer(user):
         return False
     return (
         session.exec(
@@ -31,25 +54,53 @@ def has_attested(session: Session, user: User, rfp_id: str) -> bool:
     )
 
 
-def active_conflicts(session: Session, rfp_id: str) -> set[tuple[str, str]]:
-    """(reviewer_id, organization_id) pairs whose latest event is a declaration."""
-    latest: dict[tuple[str, str], str] = {}
-    events = session.exec(
+def side_of(user: User) -> str:
+    return REVIEWER_SIDE if user.role == Role.reviewer else STAFF_SIDE
+
+
+def side_of_event(event: ConflictEvent) -> str:
+    return REVIEWER_SIDE if event.recorded_by_role == Role.reviewer else STAFF_SIDE
+
+
+def _events(session: Session, rfp_id: str) -> Iterable[ConflictEvent]:
+    return session.exec(
         select(ConflictEvent)
         .where(ConflictEvent.rfp_id == rfp_id)
         .order_by(col(ConflictEvent.created_at), col(ConflictEvent.id))
     )
-    for event in events:
-        latest[(event.reviewer_id, event.organization_id)] = event.action
-    return {pair for pair, action in latest.items() if action == "declared"}
+
+
+def standing_declarations(session: Session, rfp_id: str) -> dict[tuple[str, str], set[str]]:
+    """For each (reviewer_id, organization_id) pair, the sides whose declaration stands.
+
+    A reviewer's own declaration and one staff made for them are separate: each is withdrawn
+    only by its own side, and the pair is conflicted while either stands."""
+    standing: dict[tuple[str, str], set[str]] = {}
+    for event in _events(session, rfp_id):
+        sides = standing.setdefault((event.reviewer_id, event.organization_id), set())
+        if event.action == "declared":
+            sides.add(side_of_event(event))
+        else:
+            sides.discard(side_of_event(event))
+    return {pair: sides for pair, sides in standing.items() if sides}
+
+
+def active_conflicts(session: Session, rfp_id: str) -> set[tuple[str, str]]:
+    """(reviewer_id, organization_id) pairs with a standing declaration."""
+    return set(standing_declarations(session, rfp_id))
 
 
 def is_conflicted(session: Session, reviewer_id: str, rfp_id: str, organization_id: str) -> bool:
     return (reviewer_id, organization_id) in active_conflicts(session, rfp_id)
 
 
+def may_withdraw_conflict(actor: User, standing_sides: set[str]) -> bool:
+    """A reviewer withdraws only their own declaration; staff only one staff made."""
+    return side_of(actor) in standing_sides
+
+
 def may_review(session: Session, user: User, proposal: Proposal) -> bool:
-    if user.role != Role.reviewer:
+    if not is_reviewer(user):
         return False
     assigned = session.exec(
         select(Assignment.id).where(

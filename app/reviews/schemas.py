@@ -1,7 +1,7 @@
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, EmailStr, StringConstraints, field_validator
+from pydantic import AliasChoices, BaseModel, EmailStr, Field, StringConstraints, field_validator
 
 from app.proposals.schemas import ProposalRead
 from app.reviews.models import AssignmentStatus
@@ -66,6 +66,12 @@ class ConflictRead(BaseModel):
     action: Literal["declared", "withdrawn"]
     reason: str
     created_at: datetime
+    # Who recorded this declaration or withdrawal, and in which role (a reviewer for
+    # themselves, or staff for a reviewer): each side withdraws only its own declarations.
+    declared_by: str = Field(validation_alias=AliasChoices("declared_by", "recorded_by"))
+    declared_by_role: str = Field(
+        validation_alias=AliasChoices("declared_by_role", "recorded_by_role")
+    )
 
 
 class AssignmentCreate(BaseModel):

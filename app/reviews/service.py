@@ -12,9 +12,11 @@ from sqlmodel import Session, col, select
 
 from app.accounts import service as accounts_service
 from app.accounts.models import Agency, Organization, Role, User
+from app.accounts.policies import role_name
 from app.audit import service as audit
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.proposals import policies as proposal_policies
 from app.proposals import service as proposal_service
 from app.proposals.models import Proposal, ProposalStatus
 from app.reviews import policies
@@ -162,7 +164,7 @@ def list_panel(*, session: Session, actor: User, rfp_id: str) -> list[tuple[User
 
 def my_panels(*, session: Session, actor: User) -> list[tuple[Rfp, bool]]:
     """The RFPs whose panel the reviewer sits on, and whether they have attested."""
-    if actor.role != Role.reviewer:
+    if not policies.may_review_at_all(actor):
         return []
     rfps = session.exec(
         select(Rfp)
@@ -185,7 +187,7 @@ def _panel_rfp(session: Session, user: User, rfp_id: str) -> Rfp:
 
 
 def attest(*, session: Session, actor: User, rfp_id: str, data: AttestationCreate) -> Attestation:
-    if actor.role != Role.reviewer:
+    if not policies.may_review_at_all(actor):
         raise Forbidden("Only reviewers attest.")
     rfp = _panel_rfp(session, actor, rfp_id)
     existing = session.exec(
@@ -215,12 +217,14 @@ def attest(*, session: Session, actor: User, rfp_id: str, data: AttestationCreat
 def record_conflict(
     *, session: Session, actor: User, rfp_id: str, data: ConflictCreate
 ) -> ConflictEvent:
-    if actor.role == Role.reviewer:
+    if not policies.may_record_conflicts(actor):
+        raise Forbidden("Only reviewers and agency staff record conflicts.")
+    if policies.may_review_at_all(actor):
         rfp = _panel_rfp(session, actor, rfp_id)
         reviewer_id = actor.id
         if data.reviewer_id not in (None, actor.id):
             raise Forbidden("A reviewer declares only their own conflicts.")
-    elif actor.role == Role.agency_staff:
+    else:
         rfp = rfp_service.get_managed(session=session, user=actor, rfp_id=rfp_id)
         if data.reviewer_id is None:
             raise Unprocessable.at(
@@ -232,10 +236,17 @@ def record_conflict(
                 ["body", "reviewer_id"], "That reviewer is not on this RFP's panel."
             )
         reviewer_id = reviewer.id
-    else:
-        raise Forbidden("Only reviewers and agency staff record conflicts.")
     if session.get(Organization, data.organization_id) is None:
         raise Unprocessable.at(["body", "organization_id"], "No such organization.")
+    if data.withdraw:
+        standing = policies.standing_declarations(session, rfp.id).get(
+            (reviewer_id, data.organization_id), set()
+        )
+        if not standing:
+            raise Conflict("There is no declared conflict to withdraw.", slug="no-conflict")
+        if not policies.may_withdraw_conflict(actor, standing):
+            who = "staff" if policies.STAFF_SIDE in standing else "the reviewer"
+            raise Forbidden(f"This conflict was declared by {who}; only {who} may withdraw it.")
     event = ConflictEvent(
         rfp_id=rfp.id,
         reviewer_id=reviewer_id,
@@ -243,6 +254,7 @@ def record_conflict(
         action="withdrawn" if data.withdraw else "declared",
         reason=data.reason,
         recorded_by=actor.id,
+        recorded_by_role=role_name(actor),
     )
     session.add(event)
     if not data.withdraw:
@@ -269,13 +281,15 @@ def record_conflict(
         event.id,
         reviewer_id=reviewer_id,
         organization_id=data.organization_id,
+        declared_by_role=role_name(actor),
     )
     session.commit()
     return event
 
 
 def list_conflicts(*, session: Session, actor: User, rfp_id: str) -> list[ConflictEvent]:
-    if actor.role == Role.reviewer:
+    """The whole history: staff see every declaration and withdrawal, a reviewer their own."""
+    if policies.may_review_at_all(actor):
         rfp = _panel_rfp(session, actor, rfp_id)
         query = select(ConflictEvent).where(
             ConflictEvent.rfp_id == rfp.id, ConflictEvent.reviewer_id == actor.id
@@ -283,7 +297,7 @@ def list_conflicts(*, session: Session, actor: User, rfp_id: str) -> list[Confli
     else:
         rfp = rfp_service.get_managed(session=session, user=actor, rfp_id=rfp_id)
         query = select(ConflictEvent).where(ConflictEvent.rfp_id == rfp.id)
-    return list(session.exec(query.order_by(col(ConflictEvent.created_at))))
+    return list(session.exec(query.order_by(col(ConflictEvent.created_at), col(ConflictEvent.id))))
 
 
 # --- assignments ---------------------------------------------------------------------------
@@ -362,7 +376,16 @@ def auto_assign(*, session: Session, actor: User, rfp_id: str) -> list[Assignmen
         raise Conflict(str(exc), slug="assignment-infeasible") from exc
     for proposal_id, reviewer_id in pairs:
         _place(session, actor, rfp, proposal_id, reviewer_id)
-    _record(session, actor, rfp, "assignments.auto", "rfp", rfp.id, created=len(pairs))
+    _record(
+        session,
+        actor,
+        rfp,
+        "assignments.auto",
+        "rfp",
+        rfp.id,
+        created=len(pairs),
+        pairs=[{"proposal_id": p, "reviewer_id": r} for p, r in pairs],
+    )
     session.commit()
     return _active_assignments(session, rfp)
 
@@ -447,7 +470,7 @@ def _managed_assignment(
 
 
 def remove_assignment(*, session: Session, actor: User, assignment_id: str) -> None:
-    if actor.role != Role.agency_staff:
+    if not policies.may_manage_reviews(actor):
         raise Forbidden("Only agency staff remove assignments.")
     assignment, rfp = _managed_assignment(session, actor, assignment_id)
     _require_review_phase(rfp)
@@ -458,7 +481,7 @@ def remove_assignment(*, session: Session, actor: User, assignment_id: str) -> N
 
 
 def reopen_assignment(*, session: Session, actor: User, assignment_id: str) -> Assignment:
-    if actor.role != Role.agency_staff:
+    if not policies.may_manage_reviews(actor):
         raise Forbidden("Only agency staff reopen assignments.")
     assignment, rfp = _managed_assignment(session, actor, assignment_id)
     _require_review_phase(rfp)
@@ -473,7 +496,7 @@ def reopen_assignment(*, session: Session, actor: User, assignment_id: str) -> A
 
 
 def my_assignments(*, session: Session, actor: User) -> list[Assignment]:
-    if actor.role != Role.reviewer:
+    if not policies.may_review_at_all(actor):
         raise Forbidden("Only reviewers have assignments.")
     rows = session.exec(
         select(Assignment)
@@ -506,7 +529,7 @@ def _visible_to_reviewer(session: Session, user: User, assignment: Assignment) -
 def _own_assignment(
     session: Session, actor: User, assignment_id: str, lock: bool = False
 ) -> tuple[Assignment, Rfp, Proposal]:
-    if actor.role != Role.reviewer:
+    if not policies.may_review_at_all(actor):
         raise Forbidden("Only the assigned reviewer opens and scores an assignment.")
     query = select(Assignment).where(Assignment.id == assignment_id)
     if lock:
@@ -546,8 +569,11 @@ def assignment_rfp_id(*, session: Session, actor: User, assignment_id: str) -> s
 
 def applicants(*, session: Session, actor: User, rfp_id: str) -> list[tuple[str, str]]:
     """Organizations that submitted to the RFP (id, name), for a panel member to declare
-    conflicts with; nothing of the proposals' content."""
+    conflicts with; nothing of the proposals' content, and nothing at all before the close
+    (who applied is sealed too)."""
     rfp = _panel_rfp(session, actor, rfp_id)
+    if not proposal_policies.bids_opened(rfp):
+        return []
     return [
         (organization.id, organization.name)
         for organization in session.exec(
@@ -768,7 +794,7 @@ def compute_results(session: Session, rfp: Rfp) -> ResultsRead:
 
 
 def results(*, session: Session, actor: User, rfp_id: str) -> ResultsRead:
-    if actor.role != Role.agency_staff:
+    if not policies.may_manage_reviews(actor):
         raise Forbidden("Only agency staff see review results.")
     rfp = rfp_service.get_visible(session=session, user=actor, rfp_id=rfp_id)
     if not rfp_policies.can_manage(actor, rfp):
@@ -831,7 +857,7 @@ def _csv_safe(text: str) -> str:
 def set_consensus(
     *, session: Session, actor: User, proposal_id: str, data: ConsensusWrite
 ) -> Consensus:
-    if actor.role != Role.agency_staff:
+    if not policies.may_manage_reviews(actor):
         raise Forbidden("Only agency staff set consensus scores.")
     proposal = session.get(Proposal, proposal_id)
     if proposal is None:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from app.accounts.models import Agency, Role, User
+from app.accounts.models import Agency, User
 from app.audit import service as audit
 from app.core import documents
 from app.core.db import utcnow
@@ -90,7 +90,7 @@ def get_visible(*, session: Session, user: User | None, rfp_id: str, lock: bool 
 
 def get_managed(*, session: Session, user: User, rfp_id: str) -> Rfp:
     """The RFP, locked for update, if the caller is staff of its agency."""
-    if user.role != Role.agency_staff:
+    if not policies.may_manage_rfps(user):
         raise Forbidden("Only agency staff manage RFPs.")
     rfp = get_visible(session=session, user=user, rfp_id=rfp_id, lock=True)
     if not policies.can_manage(user, rfp):
@@ -138,7 +138,7 @@ def _record(session: Session, actor: User, rfp: Rfp, action: str, **data: Any) -
 
 
 def create_rfp(*, session: Session, actor: User, data: RfpCreate) -> Rfp:
-    if actor.role != Role.agency_staff or actor.agency_id is None:
+    if not policies.may_manage_rfps(actor) or actor.agency_id is None:
         raise Forbidden("Only agency staff create RFPs.")
     content = RfpContent()
     if data.template_key is not None:
@@ -321,7 +321,7 @@ def list_addenda(*, session: Session, rfp: Rfp) -> list[Addendum]:
 
 
 def ask_question(*, session: Session, actor: User, rfp_id: str, text: str) -> Question:
-    if actor.role != Role.partner or actor.organization_id is None:
+    if not policies.may_ask_questions(actor) or actor.organization_id is None:
         raise Forbidden("Only partner organizations ask questions about an RFP.")
     rfp = get_visible(session=session, user=actor, rfp_id=rfp_id)
     if not is_open_for_submissions(rfp):
@@ -345,7 +345,7 @@ def ask_question(*, session: Session, actor: User, rfp_id: str, text: str) -> Qu
 
 
 def answer_question(*, session: Session, actor: User, question_id: str, text: str) -> Question:
-    if actor.role != Role.agency_staff:
+    if not policies.may_manage_rfps(actor):
         raise Forbidden("Only agency staff answer questions.")
     question = session.exec(
         select(Question).where(Question.id == question_id).with_for_update()
@@ -380,7 +380,7 @@ def list_questions(*, session: Session, user: User | None, rfp: Rfp) -> list[tup
     """Questions this caller may see, each with whether to show who asked."""
     query = select(Question).where(Question.rfp_id == rfp.id).order_by(col(Question.created_at))
     staff = policies.can_manage(user, rfp)
-    own_org = user.organization_id if user is not None and user.role == Role.partner else None
+    own_org = policies.asking_organization(user)
     visible = []
     for question in session.exec(query):
         mine = own_org is not None and question.organization_id == own_org

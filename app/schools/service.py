@@ -8,13 +8,13 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
-from app.accounts.models import Agency, AgencyKind, Organization, Role, User
-from app.accounts.policies import is_staff_of
+from app.accounts.models import Agency, AgencyKind, Organization, User
 from app.audit import service as audit
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.reference import GRADE_CODES
 from app.reviews import service as review_service
+from app.schools import policies
 from app.schools.models import Cluster, ClusterPreference, School
 from app.schools.schemas import (
     ClusterCreate,
@@ -44,10 +44,10 @@ REQUIRED_COLUMNS = ("nces_id", "name", "grade_low", "grade_high")
 
 def district_of(session: Session, user: User, agency_id: str) -> Agency:
     """The district agency, if the caller is its staff (404 otherwise, 403 for other roles)."""
-    if user.role not in (Role.agency_staff, Role.platform_admin):
+    if not policies.may_manage_schools(user):
         raise Forbidden("Only district staff manage schools and clusters.")
     agency = session.get(Agency, agency_id)
-    if agency is None or not is_staff_of(user, agency.id):
+    if agency is None or not policies.manages_district(user, agency):
         raise NotFound("Agency")
     if agency.kind != AgencyKind.district:
         raise Unprocessable("Schools and clusters belong to a district agency, not a state.")
@@ -391,11 +391,7 @@ def list_clusters(*, session: Session, actor: User, agency_id: str) -> list[Clus
 
 def get_cluster(*, session: Session, actor: User, cluster_id: str) -> tuple[Cluster, Agency]:
     cluster = session.get(Cluster, cluster_id)
-    if (
-        cluster is None
-        or cluster.dissolved_at is not None
-        or not is_staff_of(actor, cluster.agency_id)
-    ):
+    if cluster is None or not policies.can_manage_cluster(actor, cluster):
         raise NotFound("Cluster")
     agency = session.get(Agency, cluster.agency_id)
     assert agency is not None

@@ -7,10 +7,10 @@ from typing import Any
 from sqlmodel import Session
 
 from app.accounts.models import Organization, User
-from app.accounts.policies import is_member_of
 from app.audit import service as audit
 from app.core.db import utcnow
 from app.core.errors import NotFound, Unprocessable
+from app.self_audit import policies
 from app.self_audit.models import SelfAudit
 from app.self_audit.schemas import AuditItemAnswer, SelfAuditRead, SelfAuditWrite
 from scoring import self_audit as audit_math
@@ -65,7 +65,7 @@ def read_items(
 
 def get_for_member(*, session: Session, user: User, organization_id: str) -> SelfAudit | None:
     if (
-        not is_member_of(user, organization_id)
+        not policies.can_edit(user, organization_id)
         or session.get(Organization, organization_id) is None
     ):
         raise NotFound("Organization")
@@ -73,7 +73,7 @@ def get_for_member(*, session: Session, user: User, organization_id: str) -> Sel
 
 
 def save(*, session: Session, actor: User, organization_id: str, data: SelfAuditWrite) -> SelfAudit:
-    if not is_member_of(actor, organization_id):
+    if not policies.can_edit(actor, organization_id):
         raise NotFound("Organization")
     items = [item.model_dump() for item in data.items]
     errors = [

@@ -8,29 +8,31 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
-from app.accounts.models import Role, User
+from app.accounts.models import User
 from app.core.errors import NotFound, ProblemError
 from app.core.uploads import upload_from
 from app.deps import SessionClosingRoute, SessionDep, checked_before_upload
 from app.matching import service as matching_service
 from app.mous import defaults as mou_defaults
+from app.mous import policies as mou_policies
 from app.mous import service as mou_service
 from app.mous.models import MouStatus
 from app.mous.schemas import MouTerms, TerminateRequest
 from app.reviews import service as review_service
+from app.schools import policies as school_policies
 from app.schools import service as school_service
 from app.schools.schemas import ClusterCreate
 from app.web.pages import (
     Csrf,
     FormDep,
     SignedIn,
+    allowed,
     check_csrf,
     field_errors,
     keep_on_form,
     page,
     redirect,
     refused,
-    role_of,
     text,
     texts,
     validated,
@@ -42,7 +44,7 @@ YEARS = ("1", "2", "3", "4", "5")
 
 
 def _district_id(*, session: Session, user: User) -> str:
-    role_of(user, Role.agency_staff)
+    allowed(school_policies.may_use_district_pages(user))
     if user.agency_id is None:
         raise NotFound("Page")
     return school_service.district_of(session, user, user.agency_id).id
@@ -173,7 +175,7 @@ def create_cluster(
 def rank_providers(
     request: Request, session: SessionDep, user: SignedIn, cluster_id: str, form: FormDep
 ) -> Response:
-    role_of(user, Role.agency_staff)
+    allowed(school_policies.may_use_district_pages(user))
     ranked: list[str] = []
     for position in range(1, 11):
         choice = text(form, f"choice.{position}")
@@ -239,7 +241,7 @@ def decide(
     decision: str,
     form: FormDep,
 ) -> Response:
-    role_of(user, Role.agency_staff)
+    allowed(school_policies.may_use_district_pages(user))
     if decision == "mou":
         mou = mou_service.create(session=session, actor=user, match_id=match_id)
         return redirect(f"/mous/{mou.id}", "created")
@@ -279,9 +281,9 @@ def _mou_page(
         {
             "mou": mou_service.read(session, mou),
             "versions": versions,
-            "editable": user.role == Role.agency_staff
+            "editable": mou_policies.can_manage(user, mou)
             and mou.status in (MouStatus.draft, MouStatus.amended),
-            "district": user.role == Role.agency_staff,
+            "district": mou_policies.can_manage(user, mou),
             "matrix_areas": mou_defaults.MATRIX_AREAS,
             "party_titles": mou_defaults.PARTY_TITLES,
             "years": YEARS,
@@ -377,7 +379,7 @@ def _terms_from(form: Any, current: MouTerms) -> dict[str, Any]:
 def save_mou(
     request: Request, session: SessionDep, user: SignedIn, mou_id: str, form: FormDep
 ) -> Response:
-    role_of(user, Role.agency_staff)
+    allowed(school_policies.may_use_district_pages(user))
     mou = mou_service.get_readable(session=session, user=user, mou_id=mou_id)
     current = MouTerms.model_validate(mou_service.version_of(session, mou).terms)
     try:
@@ -405,7 +407,7 @@ def mou_action(
     action: str,
     form: FormDep,
 ) -> Response:
-    role_of(user, Role.agency_staff)
+    allowed(school_policies.may_use_district_pages(user))
     try:
         if action == "execute":
             mou_service.execute(session=session, actor=user, mou_id=mou_id)

@@ -13,9 +13,9 @@ from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from app.accounts.models import Role, User
+from app.accounts.models import User
 from app.core.documents import APP_DIR, FILE_KINDS, format_when
-from app.core.errors import Forbidden, NotFound, ProblemError, Unauthorized, Unprocessable
+from app.core.errors import Forbidden, ProblemError, Unauthorized, Unprocessable
 from app.web import sessions
 from scoring.matching import NEEDS_AREA_TITLES
 
@@ -88,10 +88,11 @@ def signed_in(request: Request) -> User:
 SignedIn = Annotated[User, Depends(signed_in)]
 
 
-def role_of(user: User, *roles: Role) -> User:
-    if user.role not in roles:
-        raise NotFound("Page")
-    return user
+def allowed(permitted: bool) -> None:
+    """Refuse a page that the caller's kind of account may never use (403, as the API
+    answers); which objects they may see, the services decide (404 for the rest)."""
+    if not permitted:
+        raise Forbidden("Your account may not use this page.")
 
 
 def page(

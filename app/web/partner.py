@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlmodel import Session
 
 from app.accounts import service as accounts_service
-from app.accounts.models import Organization, Role, User
+from app.accounts.models import Organization, User
 from app.accounts.schemas import OrganizationProfile
 from app.core.errors import NotFound, ProblemError
 from app.core.reference import GRADE_CODES, US_STATES
@@ -18,6 +18,7 @@ from app.core.uploads import upload_from
 from app.deps import SessionClosingRoute, SessionDep, checked_before_upload
 from app.matching import service as matching_service
 from app.mous import service as mou_service
+from app.proposals import policies as proposal_policies
 from app.proposals import service as proposal_service
 from app.proposals.models import ProposalStatus
 from app.reviews import service as review_service
@@ -29,12 +30,12 @@ from app.web.pages import (
     Csrf,
     FormDep,
     SignedIn,
+    allowed,
     check_csrf,
     field_errors,
     keep_on_form,
     page,
     redirect,
-    role_of,
     text,
     texts,
     validated,
@@ -48,7 +49,7 @@ GAP_STRATEGIES = list(audit_math.STRATEGY_TITLES.items())
 
 
 def _organization(session: Session, user: User) -> Organization:
-    role_of(user, Role.partner)
+    allowed(proposal_policies.may_write_proposals(user))
     if user.organization_id is None:
         raise NotFound("Organization")
     organization = accounts_service.get_organization(
@@ -208,7 +209,7 @@ def _audit_field(name: str, items: list[dict[str, Any]]) -> str:
 
 @router.post("/rfps/{rfp_id}/proposal", dependencies=[Csrf])
 def start_proposal(session: SessionDep, user: SignedIn, rfp_id: str) -> Response:
-    role_of(user, Role.partner)
+    allowed(proposal_policies.may_write_proposals(user))
     for proposal, _rfp in proposal_service.own_proposals(session=session, user=user):
         if proposal.rfp_id == rfp_id:
             return redirect(f"/proposals/{proposal.id}")

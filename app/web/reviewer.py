@@ -7,9 +7,10 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from app.accounts import service as accounts_service
-from app.accounts.models import Role, User
+from app.accounts.models import User
 from app.core.errors import ProblemError, Unprocessable
 from app.deps import SessionClosingRoute, SessionDep
+from app.reviews import policies as review_policies
 from app.reviews import service as review_service
 from app.reviews.schemas import AttestationCreate, ConflictCreate, ScoresWrite
 from app.rfps import service as rfp_service
@@ -20,11 +21,11 @@ from app.web.pages import (
     FormDep,
     SignedIn,
     WebUser,
+    allowed,
     field_errors,
     page,
     redirect,
     refused,
-    role_of,
     text,
     validated,
 )
@@ -75,7 +76,7 @@ def _panel_page(
     extra: dict[str, Any] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    role_of(user, Role.reviewer)
+    allowed(review_policies.may_review_at_all(user))
     rfp = review_service.panel_rfp(session=session, actor=user, rfp_id=rfp_id)
     attested = any(
         r.id == rfp.id and a for r, a in review_service.my_panels(session=session, actor=user)
@@ -105,7 +106,7 @@ def panel_page(request: Request, session: SessionDep, user: SignedIn, rfp_id: st
 def attest(
     request: Request, session: SessionDep, user: SignedIn, rfp_id: str, form: FormDep
 ) -> Response:
-    role_of(user, Role.reviewer)
+    allowed(review_policies.may_review_at_all(user))
     try:
         data = validated(
             AttestationCreate,
@@ -132,7 +133,7 @@ def attest(
 def declare_conflict(
     request: Request, session: SessionDep, user: SignedIn, rfp_id: str, form: FormDep
 ) -> Response:
-    role_of(user, Role.reviewer)
+    allowed(review_policies.may_review_at_all(user))
     try:
         data = validated(
             ConflictCreate,
@@ -167,7 +168,7 @@ def _scoring_page(
     extra: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Response:
-    role_of(user, Role.reviewer)
+    allowed(review_policies.may_review_at_all(user))
     try:
         detail = review_service.assignment_detail(
             session=session, actor=user, assignment_id=assignment_id
@@ -221,7 +222,7 @@ def _scores_of(form: Any, criteria: list[Any]) -> dict[str, Any]:
 def save_scores(
     request: Request, session: SessionDep, user: SignedIn, assignment_id: str, form: FormDep
 ) -> Response:
-    role_of(user, Role.reviewer)
+    allowed(review_policies.may_review_at_all(user))
     rfp_id = review_service.assignment_rfp_id(
         session=session, actor=user, assignment_id=assignment_id
     )

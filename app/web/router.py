@@ -9,13 +9,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from app.accounts import service as accounts_service
-from app.accounts.models import Agency, AgencyKind, Role
+from app.accounts.models import Agency, AgencyKind
+from app.accounts.policies import role_name
 from app.accounts.schemas import OrganizationSignUp
 from app.core.errors import ProblemError
 from app.core.pagination import PageParams
 from app.core.reference import US_STATES
 from app.deps import SessionClosingRoute, SessionDep, client_address
+from app.proposals import policies as proposal_policies
 from app.proposals import service as proposal_service
+from app.reviews import policies as review_policies
 from app.reviews import service as review_service
 from app.rfps import policies as rfp_policies
 from app.rfps import service as rfp_service
@@ -50,7 +53,7 @@ def home(
 def rfp_page(request: Request, session: SessionDep, user: WebUser, rfp_id: str) -> HTMLResponse:
     rfp = rfp_service.get_visible(session=session, user=user, rfp_id=rfp_id)
     own = None
-    if user is not None and user.role == Role.partner:
+    if proposal_policies.may_write_proposals(user):
         own = next(
             (
                 p
@@ -223,18 +226,18 @@ async def sign_up(request: Request, session: SessionDep) -> Response:
 def dashboard(request: Request, session: SessionDep, user: WebUser) -> Response:
     if user is None:
         return RedirectResponse(f"/sign-in?next={quote('/dashboard')}", status_code=303)
-    context: dict[str, Any] = {"role": user.role}
-    if user.role == Role.agency_staff:
+    context: dict[str, Any] = {"role": role_name(user)}
+    if rfp_policies.may_manage_rfps(user):
         rfps, _ = rfp_service.list_rfps(
             session=session, user=user, status=None, page=PageParams(limit=200)
         )
         context["rfps"] = [r for r in rfps if r.agency_id == user.agency_id]
         agency = session.get(Agency, user.agency_id) if user.agency_id else None
         context["district"] = agency is not None and agency.kind == AgencyKind.district
-    elif user.role == Role.reviewer:
+    elif review_policies.may_review_at_all(user):
         context["assignments"] = review_service.my_assignment_list(session=session, actor=user)
         context["panels"] = review_service.my_panels(session=session, actor=user)
-    elif user.role == Role.partner and user.organization_id:
+    elif proposal_policies.may_write_proposals(user) and user.organization_id:
         context["organization"] = accounts_service.get_organization(
             session=session, user=user, organization_id=user.organization_id
         )

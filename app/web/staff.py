@@ -8,12 +8,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
-from app.accounts.models import Role, User
+from app.accounts.models import User
 from app.core.errors import ProblemError, Unprocessable
 from app.deps import SessionClosingRoute, SessionDep
 from app.proposals import service as proposal_service
 from app.reviews import service as review_service
 from app.reviews.schemas import ConflictCreate, ConsensusWrite, ReviewerInvite
+from app.rfps import policies as rfp_policies
 from app.rfps import service as rfp_service
 from app.rfps.models import Rfp, RfpStatus
 from app.rfps.schemas import AddendumCreate, RfpCreate, RfpUpdate
@@ -22,11 +23,11 @@ from app.web.pages import (
     Csrf,
     FormDep,
     SignedIn,
+    allowed,
     field_errors,
     page,
     redirect,
     refused,
-    role_of,
     text,
     validated,
 )
@@ -42,7 +43,7 @@ TABS = [
 
 
 def _managed(session: Session, user: User, rfp_id: str) -> Rfp:
-    role_of(user, Role.agency_staff)
+    allowed(rfp_policies.may_manage_rfps(user))
     return rfp_service.get_managed(session=session, user=user, rfp_id=rfp_id)
 
 
@@ -91,7 +92,7 @@ def _templates_for(user: User) -> list[tuple[str, str]]:
 
 @router.get("/manage/rfps/new", response_class=HTMLResponse)
 def new_rfp_form(request: Request, user: SignedIn) -> HTMLResponse:
-    role_of(user, Role.agency_staff)
+    allowed(rfp_policies.may_manage_rfps(user))
     return page(
         request,
         user,
@@ -102,7 +103,7 @@ def new_rfp_form(request: Request, user: SignedIn) -> HTMLResponse:
 
 @router.post("/manage/rfps/new", response_class=HTMLResponse, dependencies=[Csrf])
 def create_rfp(request: Request, session: SessionDep, user: SignedIn, form: FormDep) -> Response:
-    role_of(user, Role.agency_staff)
+    allowed(rfp_policies.may_manage_rfps(user))
     values = {k: text(form, k) for k in ("template_key", "title", "submission_deadline")}
     try:
         data = validated(
@@ -276,7 +277,7 @@ def add_addendum(
 def answer_question(
     request: Request, session: SessionDep, user: SignedIn, question_id: str, form: FormDep
 ) -> Response:
-    role_of(user, Role.agency_staff)
+    allowed(rfp_policies.may_manage_rfps(user))
     question = rfp_service.answer_question(
         session=session, actor=user, question_id=question_id, text=text(form, "answer") or " "
     )
@@ -297,7 +298,7 @@ def submissions(request: Request, session: SessionDep, user: SignedIn, rfp_id: s
 def submitted_proposal(
     request: Request, session: SessionDep, user: SignedIn, proposal_id: str
 ) -> HTMLResponse:
-    role_of(user, Role.agency_staff)
+    allowed(rfp_policies.may_manage_rfps(user))
     proposal, rfp, working = proposal_service.get_readable(
         session=session, user=user, proposal_id=proposal_id
     )
@@ -428,7 +429,7 @@ def assign(
 def remove_assignment(
     session: SessionDep, user: SignedIn, assignment_id: str, form: FormDep
 ) -> Response:
-    role_of(user, Role.agency_staff)
+    allowed(rfp_policies.may_manage_rfps(user))
     review_service.remove_assignment(session=session, actor=user, assignment_id=assignment_id)
     return redirect(f"/manage/rfps/{quote(text(form, 'rfp_id'))}/panel", "deleted")
 
