@@ -94,7 +94,10 @@ READS: dict[str, dict[str, str]] = {
         """
     ),
     # Sealed bids: the own organization always; staff and the assigned reviewer from the
-    # close on; cancelling never opens them.
+    # close on; cancelling never opens them. The platform admin may never read a proposal,
+    # so 403 ("a role that may never do this"), where staff, partners and reviewers, who
+    # may read some, get 404 for this one. The sweep also asks every such read with an id
+    # that does not exist: the answer must be the same, so neither code tells anything.
     "GET /api/v1/proposals/{p1}": grid(
         """
         anonymous             -        401      401      401      401      401
@@ -346,8 +349,8 @@ READS: dict[str, dict[str, str]] = {
 # attempt always meets the object as the world built it.
 #
 # Partners write only their own proposal, and only while the RFP is open for submissions
-# (published, before the deadline): a cancelled RFP takes no changes. Every other role may
-# never write a proposal (403).
+# (published, before the deadline): a cancelled RFP takes no changes. Every other role
+# (staff, reviewers, the admin) may never write a proposal: 403, not 404.
 OWN_WRITE = grid(
     """
     anonymous             -        401      401      401      401      401
