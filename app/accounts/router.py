@@ -87,6 +87,7 @@ def _send_reset(email: str) -> None:
 @router.post(
     "/auth/password-reset",
     status_code=status.HTTP_202_ACCEPTED,
+    response_class=Response,  # an empty 202: nothing in it may differ between emails
     tags=["auth"],
     dependencies=[LoginRateLimit],
     responses=RATE_LIMITED,
