@@ -14,11 +14,11 @@ from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session
 
-from app.accounts.models import Role, User
+from app.accounts.models import User
 from app.core import ratelimit
 from app.core.config import get_settings
 from app.core.db import get_engine, get_session, read_connection, read_session
-from app.core.errors import Forbidden, Unauthorized
+from app.core.errors import Unauthorized
 from app.core.security import AccessClaims, decode_access_token
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -153,17 +153,6 @@ OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def require_roles(*roles: Role) -> Callable[[User], User]:
-    allowed = {r.value for r in roles}
-
-    def _check(user: CurrentUser) -> User:
-        if user.role not in allowed:
-            raise Forbidden("Your role may not do this.")
-        return user
-
-    return _check
-
-
 def client_address(request: Request) -> str:
     # Behind a proxy, uvicorn (run with proxy headers) has already put the client here.
     return request.client.host if request.client else "unknown"
@@ -192,11 +181,6 @@ SignupRateLimit = Depends(
 RATE_LIMITED: dict[int | str, dict[str, Any]] = {
     429: {"description": "Too many attempts from this network; see Retry-After"}
 }
-
-StaffUser = Annotated[User, Depends(require_roles(Role.agency_staff))]
-AdminUser = Annotated[User, Depends(require_roles(Role.platform_admin))]
-PartnerUser = Annotated[User, Depends(require_roles(Role.partner))]
-ReviewerUser = Annotated[User, Depends(require_roles(Role.reviewer))]
 
 
 class SessionClosingRoute(APIRoute):

@@ -45,14 +45,14 @@ def role_checks(path: Path) -> list[int]:
     tree = ast.parse(path.read_text(), filename=str(path))
     lines = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Compare) and any(
-            _is_role(operand) for operand in [node.left, *node.comparators]
-        ):
-            lines.append(node.lineno)
-        elif (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and node.func.id == "require_roles"
+        if (
+            isinstance(node, ast.Compare)
+            and any(_is_role(operand) for operand in [node.left, *node.comparators])
+            or (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "require_roles"
+            )
         ):
             lines.append(node.lineno)
     return sorted(lines)

@@ -121,11 +121,24 @@ def test_reviewers_do_not_see_who_applied_before_the_close(api: Api) -> None:
     before = person.get(f"/review/rfps/{rfp['id']}")
     assert organization["name"] not in before
     assert str(partner.organization_id) not in before
-    assert "once the submission deadline has passed" in before
+    assert "Who applied stays sealed" in before
 
+    # After the close, only the organizations of their own assignments.
+    rival = api.partner()
+    rival_proposal = submit_complete(api, rival, rfp)
+    rival_name = api.client.get(
+        f"{V1}/organizations/{rival.organization_id}", headers=rival.headers
+    ).json()["name"]
     pass_deadline(rfp["id"])
+    assigned = api.client.post(
+        f"{V1}/rfps/{rfp['id']}/assignments",
+        json={"proposal_id": rival_proposal["id"], "reviewer_id": member.id},
+        headers=staff.headers,
+    )
+    assert assigned.status_code == 201, assigned.text
     after = person.get(f"/review/rfps/{rfp['id']}")
-    assert organization["name"] in after
+    assert rival_name in after
+    assert organization["name"] not in after
 
 
 # --- finding 3: a conflict is withdrawn only by whoever declared it -----------------------

@@ -40,6 +40,14 @@ def is_member_of(user: User | None, organization_id: str) -> bool:
     )
 
 
+# The role each way of creating an account grants (sign-up, staff creation, the admin
+# command, a reviewer invitation); roles never change afterwards.
+PARTNER_ROLE = Role.partner
+STAFF_ROLE = Role.agency_staff
+ADMIN_ROLE = Role.platform_admin
+REVIEWER_ROLE = Role.reviewer
+
+
 # --- roles: what kind of account this is (each domain's policies build on these) ----------
 
 

@@ -309,7 +309,7 @@ def create_agency(*, session: Session, actor: User, data: AgencyCreate) -> Agenc
 
 
 def create_staff(*, session: Session, actor: User, agency_id: str, data: StaffCreate) -> User:
-    if actor.role not in (Role.platform_admin, Role.agency_staff):
+    if not policies.may_add_staff(actor):
         raise Forbidden("Only administrators and agency staff add staff.")
     agency = get_agency(session=session, user=actor, agency_id=agency_id)
     email = normalize_email(str(data.email))
@@ -320,7 +320,7 @@ def create_staff(*, session: Session, actor: User, agency_id: str, data: StaffCr
         email=email,
         name=data.name,
         password_hash=hash_password(data.password),
-        role=Role.agency_staff,
+        role=policies.STAFF_ROLE,
         agency_id=agency.id,
     )
     session.add(user)
@@ -346,7 +346,7 @@ def create_admin(
     if _email_taken(session, email):
         raise Conflict("An account with this email already exists.", slug="duplicate")
     user = User(
-        email=email, name=name, password_hash=hash_password(password), role=Role.platform_admin
+        email=email, name=name, password_hash=hash_password(password), role=policies.ADMIN_ROLE
     )
     session.add(user)
     session.flush()
@@ -378,7 +378,7 @@ def sign_up_organization(*, session: Session, data: OrganizationSignUp) -> Organ
         email=email,
         name=data.contact_name,
         password_hash=hash_password(data.password),
-        role=Role.partner,
+        role=policies.PARTNER_ROLE,
         organization_id=organization.id,
     )
     session.add(user)

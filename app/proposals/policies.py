@@ -13,7 +13,7 @@ from typing import TypeGuard
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User
-from app.accounts.policies import is_member_of, is_partner, is_staff, is_staff_of
+from app.accounts.policies import is_member_of, is_partner, is_reviewer, is_staff, is_staff_of
 from app.proposals.models import Proposal, ProposalStatus
 from app.reviews import policies as review_policies
 from app.rfps.models import Rfp, RfpStatus
@@ -39,6 +39,12 @@ def is_partner_of(user: User | None, proposal: Proposal) -> bool:
 def may_write_proposals(user: User | None) -> TypeGuard[User]:
     """Only partners (of an organization) create and edit proposals."""
     return is_partner(user)
+
+
+def may_read_proposals(user: User | None) -> bool:
+    """Partners (their own), staff (their agency's, once opened) and reviewers (their
+    assignments, once opened); no other role ever reads a proposal, the admin included."""
+    return is_partner(user) or is_staff(user) or is_reviewer(user)
 
 
 def may_list_proposals(user: User | None) -> bool:

@@ -188,8 +188,21 @@ _MARK_SUBMITTED = (
 )
 
 
+def _partners_only(user: User) -> None:
+    """403 for a role that never works on proposals, before any proposal is looked up (so
+    the answer says nothing about whether the id exists)."""
+    if not policies.may_write_proposals(user):
+        raise Forbidden("Only partner organizations work on proposals.")
+
+
+def _readers_only(user: User) -> None:
+    if not policies.may_read_proposals(user):
+        raise Forbidden("Your role does not read proposals.")
+
+
 def _lock_own(session: Session, header: Select[Any], user: User, proposal_id: str) -> RowMapping:
-    """The header of the caller's own proposal (404 for everyone else), locked."""
+    """The header of the caller's own proposal (404 for other partners), locked."""
+    _partners_only(user)
     row = session.connection().execute(header, {"proposal_id": proposal_id}).mappings().first()
     if row is None or not policies.belongs_to(user, row["organization_id"]):
         raise NotFound("Proposal")
@@ -199,7 +212,8 @@ def _lock_own(session: Session, header: Select[Any], user: User, proposal_id: st
 def get_own(
     *, session: Session, user: User, proposal_id: str, lock: bool = False
 ) -> tuple[Proposal, Rfp]:
-    """A proposal of the caller's own organization (404 for everyone else)."""
+    """A proposal of the caller's own organization (404 for other partners)."""
+    _partners_only(user)
     loaded = _load(session, proposal_id, lock)
     if loaded is None or not policies.is_partner_of(user, loaded[0]):
         raise NotFound("Proposal")
@@ -209,6 +223,7 @@ def get_own(
 def check_own(*, session: Session, user: User, proposal_id: str) -> None:
     """get_own's answer without loading the proposal and its RFP: for refusing an upload
     before its body is read."""
+    _partners_only(user)
     organization_id = (
         session.connection()
         .execute(sa_select(_P.c.organization_id).where(_P.c.id == proposal_id))
@@ -221,6 +236,7 @@ def check_own(*, session: Session, user: User, proposal_id: str) -> None:
 def get_readable(*, session: Session, user: User, proposal_id: str) -> tuple[Proposal, Rfp, bool]:
     """The proposal and whether the caller sees the working copy (its partners) or only the
     latest submitted version (staff after the deadline, assigned reviewers)."""
+    _readers_only(user)
     loaded = _load(session, proposal_id)
     if loaded is not None:
         proposal, rfp = loaded
@@ -416,6 +432,7 @@ def delete_attachment(*, session: Session, actor: User, attachment_id: str) -> N
 
 
 def get_attachment_for_download(*, session: Session, user: User, attachment_id: str) -> Attachment:
+    _readers_only(user)
     attachment = session.get(Attachment, attachment_id)
     if attachment is None:
         raise NotFound("Attachment")
@@ -743,7 +760,12 @@ def _organization_names(session: Session, ids: Sequence[str]) -> dict[str, str]:
 
 
 def list_versions(*, session: Session, user: User, proposal_id: str) -> list[ProposalVersion]:
-    proposal, _ = get_own(session=session, user=user, proposal_id=proposal_id)
+    """The submission history, for the proposal's own organization."""
+    _readers_only(user)
+    loaded = _load(session, proposal_id)
+    if loaded is None or not policies.is_partner_of(user, loaded[0]):
+        raise NotFound("Proposal")
+    proposal = loaded[0]
     return list(
         session.exec(
             select(ProposalVersion)

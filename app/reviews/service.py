@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.accounts import policies as accounts_policies
 from app.accounts import service as accounts_service
-from app.accounts.models import Agency, Organization, Role, User
+from app.accounts.models import Agency, Organization, User
 from app.accounts.policies import role_name
 from app.audit import service as audit
 from app.core.db import utcnow
@@ -122,7 +123,7 @@ def invite_reviewer(
         actor=actor,
         email=str(data.email),
         name=data.name,
-        role=Role.reviewer,
+        role=accounts_policies.REVIEWER_ROLE,
         purpose="reviewer",
         context={"rfp_id": rfp.id},
     )
@@ -567,20 +568,37 @@ def assignment_rfp_id(*, session: Session, actor: User, assignment_id: str) -> s
     return assignment.rfp_id
 
 
-def applicants(*, session: Session, actor: User, rfp_id: str) -> list[tuple[str, str]]:
-    """Organizations that submitted to the RFP (id, name), for a panel member to declare
-    conflicts with; nothing of the proposals' content, and nothing at all before the close
-    (who applied is sealed too)."""
+def conflict_candidates(*, session: Session, actor: User, rfp_id: str) -> list[tuple[str, str]]:
+    """The organizations (id, name) a panel member may declare a conflict with: those of
+    the proposals assigned to them, and those they declared before. A reviewer learns
+    nothing about who applied before the close, and only their own assignments after it."""
     rfp = _panel_rfp(session, actor, rfp_id)
     if not proposal_policies.bids_opened(rfp):
-        return []
+        assigned: list[str] = []
+    else:
+        assigned = list(
+            session.exec(
+                select(Proposal.organization_id)
+                .join(Assignment, col(Assignment.proposal_id) == col(Proposal.id))
+                .where(
+                    Assignment.rfp_id == rfp.id,
+                    Assignment.reviewer_id == actor.id,
+                    col(Assignment.removed_at).is_(None),
+                )
+            )
+        )
+    declared = session.exec(
+        select(ConflictEvent.organization_id).where(
+            ConflictEvent.rfp_id == rfp.id, ConflictEvent.reviewer_id == actor.id
+        )
+    )
+    ids = set(assigned) | set(declared)
     return [
         (organization.id, organization.name)
         for organization in session.exec(
             select(Organization)
-            .join(Proposal, col(Proposal.organization_id) == col(Organization.id))
-            .where(Proposal.rfp_id == rfp.id, col(Proposal.status).in_(REVIEWABLE))
-            .order_by(col(Organization.name))
+            .where(col(Organization.id).in_(ids))
+            .order_by(col(Organization.name), col(Organization.id))
         )
     ]
 
@@ -799,10 +817,14 @@ def results(*, session: Session, actor: User, rfp_id: str) -> ResultsRead:
     rfp = rfp_service.get_visible(session=session, user=actor, rfp_id=rfp_id)
     if not rfp_policies.can_manage(actor, rfp):
         raise NotFound("RFP")
-    if rfp_service.effective_status(rfp) in (RfpStatus.draft, RfpStatus.published):
+    status = rfp_service.effective_status(rfp)
+    if status in (RfpStatus.draft, RfpStatus.published):
         raise Conflict(
             "Results exist once the submission deadline has passed.", slug="rfp-still-open"
         )
+    if status == RfpStatus.cancelled:
+        # A cancelled RFP's bids are never opened, so there is nothing to score or rank.
+        raise Conflict("The RFP was cancelled; it has no review results.", slug="rfp-cancelled")
     return compute_results(session, rfp)
 
 

@@ -1,14 +1,14 @@
 """A district's schools, clusters and provider rankings are its own staff's alone."""
 
 from app.accounts.models import Agency, User
-from app.accounts.policies import is_admin, is_staff, is_staff_of
+from app.accounts.policies import is_staff, is_staff_of
 from app.schools.models import Cluster
 
 
 def may_manage_schools(user: User | None) -> bool:
-    """Agency staff (of which district: `manages_district`); an administrator is told 404
-    rather than 403, since they may see that agencies exist."""
-    return is_staff(user) or is_admin(user)
+    """Agency staff (of which district: `manages_district`); no other role, the platform
+    administrator included, ever reads a district's schools and clusters."""
+    return is_staff(user)
 
 
 def manages_district(user: User | None, agency: Agency) -> bool:

@@ -390,6 +390,8 @@ def list_clusters(*, session: Session, actor: User, agency_id: str) -> list[Clus
 
 
 def get_cluster(*, session: Session, actor: User, cluster_id: str) -> tuple[Cluster, Agency]:
+    if not policies.may_manage_schools(actor):
+        raise Forbidden("Only district staff manage schools and clusters.")
     cluster = session.get(Cluster, cluster_id)
     if cluster is None or not policies.can_manage_cluster(actor, cluster):
         raise NotFound("Cluster")

@@ -90,7 +90,9 @@ def _panel_page(
             "rfp": rfp_service.read_one(session, rfp),
             "attested": attested,
             "conflicts": conflicts,
-            "organizations": review_service.applicants(session=session, actor=user, rfp_id=rfp_id),
+            "organizations": review_service.conflict_candidates(
+                session=session, actor=user, rfp_id=rfp_id
+            ),
             **(extra or {}),
         },
         status=status,

@@ -25,7 +25,9 @@ def upgrade() -> None:
         "UPDATE conflict_events SET recorded_by_role = "
         "(SELECT role FROM users WHERE users.id = conflict_events.recorded_by)"
     )
-    op.execute("UPDATE conflict_events SET recorded_by_role = 'reviewer' WHERE recorded_by_role IS NULL")
+    op.execute(
+        "UPDATE conflict_events SET recorded_by_role = 'reviewer' WHERE recorded_by_role IS NULL"
+    )
     with op.batch_alter_table("conflict_events") as batch:
         batch.alter_column("recorded_by_role", existing_type=sa.String(length=32), nullable=False)
 
