@@ -51,6 +51,18 @@ def start_server(
     raise RuntimeError(f"the server did not start; see {log_path}")
 
 
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m app ARGS` on this test run's database and files, as an operator runs it."""
+    return subprocess.run(  # noqa: S603 - our own command line
+        [sys.executable, "-m", "app", *args],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        check=False,
+        timeout=300,
+    )
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}{next(_counter)}"
 

@@ -21,24 +21,13 @@ from app.audit import service as audit
 from app.audit.models import AuditEvent
 from app.core.config import get_settings
 from app.core.db import get_engine, utcnow
-from tests.support import Actor, Api
+from tests.support import Actor, Api, run_cli
 
 EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-        check=False,
-        timeout=300,
-    )
-
-
 def _verify_fails(*expected: str) -> str:
-    result = _cli("verify-audit")
+    result = run_cli("verify-audit")
     assert result.returncode == 1, result.stdout
     for words in expected:
         assert words in result.stderr, result.stderr
@@ -46,13 +35,13 @@ def _verify_fails(*expected: str) -> str:
 
 
 def _verify_passes() -> None:
-    result = _cli("verify-audit")
+    result = run_cli("verify-audit")
     assert result.returncode == 0, result.stderr
     assert "intact" in result.stdout
 
 
 def _anchor() -> None:
-    result = _cli("audit-anchor")
+    result = run_cli("audit-anchor")
     assert result.returncode == 0, result.stderr
     assert "Anchored" in result.stdout
 
@@ -123,7 +112,7 @@ def test_events_written_over_http_are_keyed_and_an_untouched_log_verifies(api: A
     content |= {k: first[k] for k in ("entity_id", "data", "prev_hash")}
     assert first["hash"] != _sha256(audit._canonical(**content, keyed=True, rfp_id=None))
     _anchor()
-    result = _cli("verify-audit")
+    result = run_cli("verify-audit")
     assert result.returncode == 0, result.stderr
     assert f"{len(rows)} event(s) verified" in result.stdout
     assert f"anchor (event #{len(rows)}" in result.stdout
@@ -372,7 +361,7 @@ def test_an_anchor_of_a_missing_head_is_refused(api: Api) -> None:
     _activity(api)
     with get_engine().begin() as conn:
         conn.execute(text("UPDATE audit_head SET hash = :h"), {"h": "f" * 64})
-    result = _cli("audit-anchor")
+    result = run_cli("audit-anchor")
     assert result.returncode == 1
     assert "another hash" in result.stderr
 

@@ -1,9 +1,6 @@
 """backup then restore keeps every row and every stored file."""
 
 import hashlib
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from sqlalchemy import text
@@ -11,18 +8,7 @@ from sqlalchemy import text
 from app.all_models import metadata
 from app.core.config import get_settings
 from app.core.db import get_engine
-from tests.support import Api, published_rfp, submitted_proposal
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-        check=False,
-        timeout=300,
-    )
+from tests.support import Api, published_rfp, run_cli, submitted_proposal
 
 
 def _snapshot() -> tuple[dict[str, int], dict[str, str]]:
@@ -49,10 +35,10 @@ def test_backup_restore_round_trip(api: Api, tmp_path: Path) -> None:
     before = _snapshot()
     assert before[0]["proposal_versions"] == 1 and before[1]
     dest = tmp_path / "backup"
-    made = _cli("backup", str(dest))
+    made = run_cli("backup", str(dest))
     assert made.returncode == 0, made.stderr
     assert (dest / "manifest.json").is_file()
-    assert _cli("backup", str(dest)).returncode == 1  # never overwrites a backup
+    assert run_cli("backup", str(dest)).returncode == 1  # never overwrites a backup
 
     # Lose data: rows and files.
     with get_engine().begin() as conn:
@@ -62,8 +48,8 @@ def test_backup_restore_round_trip(api: Api, tmp_path: Path) -> None:
             path.unlink()
     assert _snapshot() != before
 
-    assert _cli("restore", str(dest)).returncode == 2  # asks for --yes
-    restored = _cli("restore", str(dest), "--yes")
+    assert run_cli("restore", str(dest)).returncode == 2  # asks for --yes
+    restored = run_cli("restore", str(dest), "--yes")
     assert restored.returncode == 0, restored.stderr
     get_engine().dispose()
     assert _snapshot() == before

@@ -1,30 +1,15 @@
 """The command line: create-admin and an idempotent seed-demo."""
 
-import os
-import subprocess
-import sys
-
-from tests.support import Api
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-        check=False,
-        timeout=300,
-    )
+from tests.support import Api, run_cli
 
 
 def test_create_admin_then_sign_in(api: Api) -> None:
-    result = _cli(
+    result = run_cli(
         "create-admin", "--email", "ops@pipeline.example", "--password", "long-enough-pass"
     )
     assert result.returncode == 0, result.stderr
     assert api.login("ops@pipeline.example", "long-enough-pass").email == "ops@pipeline.example"
-    again = _cli(
+    again = run_cli(
         "create-admin", "--email", "ops@pipeline.example", "--password", "long-enough-pass"
     )
     assert again.returncode == 1
@@ -32,7 +17,7 @@ def test_create_admin_then_sign_in(api: Api) -> None:
 
 
 def test_seed_demo_is_idempotent_and_publishes_one_rfp_per_template(api: Api) -> None:
-    first = _cli("seed-demo")
+    first = run_cli("seed-demo")
     assert first.returncode == 0, first.stderr
     listed = api.client.get("/api/v1/rfps?status=published").json()
     assert listed["total"] == 3
@@ -42,10 +27,10 @@ def test_seed_demo_is_idempotent_and_publishes_one_rfp_per_template(api: Api) ->
         "district-cluster-partner",
         "internal-lead-partner",
     }
-    second = _cli("seed-demo")
+    second = run_cli("seed-demo")
     assert second.returncode == 0, second.stderr
     assert "created" not in second.stdout and "published" not in second.stdout
     assert api.client.get("/api/v1/rfps?status=published").json()["total"] == 3
     staff = api.login("rfp.staff@state.example", "demo-password-2026")
     assert staff.agency_id is not None
-    assert _cli("verify-audit").returncode == 0
+    assert run_cli("verify-audit").returncode == 0

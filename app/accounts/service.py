@@ -100,6 +100,20 @@ def _set_password(session: Session, user: User, password: str) -> None:
     throttle.clear(session, user.email)
 
 
+def _commit_new_password(session: Session, user: User, password: str, action: str) -> User:
+    _set_password(session, user, password)
+    audit.record(
+        session=session,
+        actor_id=user.id,
+        action=action,
+        entity="user",
+        entity_id=user.id,
+        agency_id=user.agency_id,
+    )
+    session.commit()
+    return user
+
+
 def _revoke_tokens(
     session: Session, *, user_id: str, purpose: str | None = None, panel: str | None = None
 ) -> None:
@@ -146,17 +160,7 @@ def change_password(
     user = session.get(User, actor.id)
     assert user is not None
     check_password_policy(new_password, user.email, ("body", "new_password"))
-    _set_password(session, user, new_password)
-    audit.record(
-        session=session,
-        actor_id=user.id,
-        action="user.password_changed",
-        entity="user",
-        entity_id=user.id,
-        agency_id=user.agency_id,
-    )
-    session.commit()
-    return user
+    return _commit_new_password(session, user, new_password, "user.password_changed")
 
 
 def request_password_reset(*, session: Session, email: str) -> None:
@@ -241,17 +245,7 @@ def confirm_password_reset(*, session: Session, token: str, new_password: str) -
     check_password_policy(new_password, user.email, ("body", "new_password"))
     invitation.used_at = utcnow()
     session.add(invitation)
-    _set_password(session, user, new_password)
-    audit.record(
-        session=session,
-        actor_id=user.id,
-        action="user.password_reset",
-        entity="user",
-        entity_id=user.id,
-        agency_id=user.agency_id,
-    )
-    session.commit()
-    return user
+    return _commit_new_password(session, user, new_password, "user.password_reset")
 
 
 def page_link(path: str) -> str:

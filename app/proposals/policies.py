@@ -11,6 +11,7 @@
 from typing import TypeGuard
 
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.accounts.models import User
 from app.accounts.policies import is_member_of, is_partner, is_reviewer, is_staff, is_staff_of
@@ -68,6 +69,19 @@ def may_read_submitted(session: Session, user: User | None, proposal: Proposal, 
     if staff_may_open(user, rfp):
         return True
     return review_policies.may_review(session, user, proposal)
+
+
+def visible_proposals(user: User | None, rfp: Rfp) -> SelectOfScalar[Proposal]:
+    """The RFP's proposals this caller may know of, as rows: its own organization's for a
+    partner; every submitted one (withdrawn included) for staff of the RFP's agency, whose
+    content `staff_may_open` and `may_read_submitted` still decide; none for anyone else."""
+    query = select(Proposal).where(Proposal.rfp_id == rfp.id)
+    if is_partner(user):
+        assert user is not None
+        return query.where(Proposal.organization_id == user.organization_id)
+    if is_staff_of(user, rfp.agency_id):
+        return query.where(col(Proposal.latest_version) > 0)
+    return query.where(col(Proposal.id).is_(None))  # nobody else lists an RFP's proposals
 
 
 def staff_may_read_applicant(session: Session, user: User | None, organization_id: str) -> bool:

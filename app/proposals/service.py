@@ -695,9 +695,9 @@ def list_for_rfp(
         raise NotFound("RFP")
     proposals = list(
         session.exec(
-            select(Proposal)
-            .where(Proposal.rfp_id == rfp.id, col(Proposal.latest_version) > 0)
-            .order_by(col(Proposal.submitted_at), col(Proposal.id))
+            policies.visible_proposals(user, rfp).order_by(
+                col(Proposal.submitted_at), col(Proposal.id)
+            )
         )
     )
     if not policies.staff_may_open(user, rfp):
