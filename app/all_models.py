@@ -8,6 +8,7 @@ from app.core import ratelimit as ratelimit_models
 from app.matching import models as matching_models
 from app.mous import models as mous_models
 from app.proposals import models as proposals_models
+from app.providers import models as providers_models
 from app.reviews import models as reviews_models
 from app.rfps import models as rfps_models
 from app.schools import models as schools_models
@@ -23,6 +24,7 @@ __all__ = [
     "metadata",
     "mous_models",
     "proposals_models",
+    "providers_models",
     "ratelimit_models",
     "reviews_models",
     "rfps_models",

@@ -22,6 +22,7 @@ from app.core.storage import get_storage
 from app.matching.router import router as matching_router
 from app.mous.router import router as mous_router
 from app.proposals.router import router as proposals_router
+from app.providers.router import router as providers_router
 from app.reviews.router import router as reviews_router
 from app.rfps.router import router as rfps_router
 from app.rfps.templates import all_templates
@@ -105,6 +106,7 @@ def create_app() -> FastAPI:
     app.include_router(rfps_router)
     app.include_router(self_audit_router)
     app.include_router(reviews_router)
+    app.include_router(providers_router)
     app.include_router(schools_router)
     app.include_router(matching_router)
     app.include_router(mous_router)

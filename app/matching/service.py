@@ -14,8 +14,8 @@ from app.core.reference import GRADE_CODES
 from app.matching import policies
 from app.matching.models import Match, MatchingRun, MatchStatus
 from app.matching.schemas import MatchingRunRead, MatchRead, UnmatchedCluster
-from app.reviews import service as review_service
-from app.reviews.models import PreferredProvider
+from app.providers import service as provider_service
+from app.providers.models import PreferredProvider
 from app.schools import service as school_service
 from app.schools.models import Cluster, ClusterPreference, School
 from app.self_audit.models import SelfAudit
@@ -45,7 +45,7 @@ def _accepted_load(session: Session, organization_ids: list[str]) -> dict[str, i
 def _provider_inputs(session: Session, agency: Agency) -> list[matching_math.ProviderInput]:
     listings: dict[str, PreferredProvider] = {}
     categories: dict[str, set[str]] = {}
-    for listing in review_service.listed_providers(session, agency):
+    for listing in provider_service.listed_providers(session, agency):
         listings.setdefault(listing.organization_id, listing)  # the newest listing's score counts
         categories.setdefault(listing.organization_id, set()).update(listing.categories)
     ids = list(listings)

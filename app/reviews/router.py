@@ -1,10 +1,15 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Response, status
+from fastapi import APIRouter, Body, Response, status
 
-from app.core.pagination import Page, PageDep
+from app.core.pagination import Page
 from app.deps import CurrentUser, SessionClosingRoute, SessionDep
-from app.reviews import service
+from app.reviews import assignments as assignment_service
+from app.reviews import conflicts as conflict_service
+from app.reviews import finalization as finalization_service
+from app.reviews import panel as panel_service
+from app.reviews import results as result_service
+from app.reviews import scores as score_service
 from app.reviews.models import Assignment
 from app.reviews.schemas import (
     AssignmentCreate,
@@ -20,7 +25,6 @@ from app.reviews.schemas import (
     DecisionRead,
     FinalizeRequest,
     PanelMemberRead,
-    PreferredProviderRead,
     ResultsRead,
     ReviewerInvite,
     ReviewerInvited,
@@ -45,13 +49,15 @@ def _rows(assignments: list[Assignment]) -> Page[AssignmentRow]:
 def invite_reviewer(
     session: SessionDep, user: CurrentUser, rfp_id: str, body: ReviewerInvite
 ) -> ReviewerInvited:
-    reviewer, token = service.invite_reviewer(session=session, actor=user, rfp_id=rfp_id, data=body)
+    reviewer, token = panel_service.invite_reviewer(
+        session=session, actor=user, rfp_id=rfp_id, data=body
+    )
     return ReviewerInvited(user_id=reviewer.id, invite_token=token, existing_account=token is None)
 
 
 @router.get("/rfps/{rfp_id}/reviewers", response_model=Page[PanelMemberRead])
 def list_reviewers(session: SessionDep, user: CurrentUser, rfp_id: str) -> Page[PanelMemberRead]:
-    members = service.list_panel(session=session, actor=user, rfp_id=rfp_id)
+    members = panel_service.list_panel(session=session, actor=user, rfp_id=rfp_id)
     items = [
         PanelMemberRead(
             user_id=u.id,
@@ -73,7 +79,7 @@ def list_reviewers(session: SessionDep, user: CurrentUser, rfp_id: str) -> Page[
 def attest(
     session: SessionDep, user: CurrentUser, rfp_id: str, body: AttestationCreate
 ) -> AttestationRead:
-    attestation = service.attest(session=session, actor=user, rfp_id=rfp_id, data=body)
+    attestation = panel_service.attest(session=session, actor=user, rfp_id=rfp_id, data=body)
     return AttestationRead.model_validate(attestation, from_attributes=True)
 
 
@@ -83,20 +89,20 @@ def attest(
 def record_conflict(
     session: SessionDep, user: CurrentUser, rfp_id: str, body: ConflictCreate
 ) -> ConflictRead:
-    event = service.record_conflict(session=session, actor=user, rfp_id=rfp_id, data=body)
+    event = conflict_service.record_conflict(session=session, actor=user, rfp_id=rfp_id, data=body)
     return ConflictRead.model_validate(event, from_attributes=True)
 
 
 @router.get("/rfps/{rfp_id}/conflicts", response_model=Page[ConflictRead])
 def list_conflicts(session: SessionDep, user: CurrentUser, rfp_id: str) -> Page[ConflictRead]:
-    events = service.list_conflicts(session=session, actor=user, rfp_id=rfp_id)
+    events = conflict_service.list_conflicts(session=session, actor=user, rfp_id=rfp_id)
     items = [ConflictRead.model_validate(e, from_attributes=True) for e in events]
     return Page(items=items, total=len(items))
 
 
 @router.post("/rfps/{rfp_id}/assignments/auto", response_model=Page[AssignmentRow])
 def auto_assign(session: SessionDep, user: CurrentUser, rfp_id: str) -> Page[AssignmentRow]:
-    return _rows(service.auto_assign(session=session, actor=user, rfp_id=rfp_id))
+    return _rows(assignment_service.auto_assign(session=session, actor=user, rfp_id=rfp_id))
 
 
 @router.post(
@@ -105,7 +111,7 @@ def auto_assign(session: SessionDep, user: CurrentUser, rfp_id: str) -> Page[Ass
 def add_assignment(
     session: SessionDep, user: CurrentUser, rfp_id: str, body: AssignmentCreate
 ) -> AssignmentRow:
-    assignment = service.add_assignment(
+    assignment = assignment_service.add_assignment(
         session=session,
         actor=user,
         rfp_id=rfp_id,
@@ -117,42 +123,48 @@ def add_assignment(
 
 @router.delete("/assignments/{assignment_id}", status_code=status.HTTP_204_NO_CONTENT)
 def remove_assignment(session: SessionDep, user: CurrentUser, assignment_id: str) -> Response:
-    service.remove_assignment(session=session, actor=user, assignment_id=assignment_id)
+    assignment_service.remove_assignment(session=session, actor=user, assignment_id=assignment_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/assignments/{assignment_id}/reopen", response_model=AssignmentRow)
 def reopen_assignment(session: SessionDep, user: CurrentUser, assignment_id: str) -> AssignmentRow:
-    assignment = service.reopen_assignment(session=session, actor=user, assignment_id=assignment_id)
+    assignment = assignment_service.reopen_assignment(
+        session=session, actor=user, assignment_id=assignment_id
+    )
     return AssignmentRow.model_validate(assignment, from_attributes=True)
 
 
 @router.get("/me/assignments", response_model=Page[AssignmentRow])
 def my_assignments(session: SessionDep, user: CurrentUser) -> Page[AssignmentRow]:
-    return _rows(service.my_assignments(session=session, actor=user))
+    return _rows(assignment_service.my_assignments(session=session, actor=user))
 
 
 @router.get("/assignments/{assignment_id}", response_model=AssignmentDetail)
 def get_assignment(session: SessionDep, user: CurrentUser, assignment_id: str) -> AssignmentDetail:
-    return service.assignment_detail(session=session, actor=user, assignment_id=assignment_id)
+    return score_service.assignment_detail(session=session, actor=user, assignment_id=assignment_id)
 
 
 @router.put("/assignments/{assignment_id}/scores", response_model=ScoresSaved)
 def save_scores(
     session: SessionDep, user: CurrentUser, assignment_id: str, body: ScoresWrite
 ) -> ScoresSaved:
-    return service.save_scores(session=session, actor=user, assignment_id=assignment_id, data=body)
+    return score_service.save_scores(
+        session=session, actor=user, assignment_id=assignment_id, data=body
+    )
 
 
 @router.post("/assignments/{assignment_id}/submit", response_model=AssignmentRow)
 def submit_assignment(session: SessionDep, user: CurrentUser, assignment_id: str) -> AssignmentRow:
-    assignment = service.submit_assignment(session=session, actor=user, assignment_id=assignment_id)
+    assignment = score_service.submit_assignment(
+        session=session, actor=user, assignment_id=assignment_id
+    )
     return AssignmentRow.model_validate(assignment, from_attributes=True)
 
 
 @router.get("/rfps/{rfp_id}/results", response_model=ResultsRead)
 def get_results(session: SessionDep, user: CurrentUser, rfp_id: str) -> ResultsRead:
-    return service.results(session=session, actor=user, rfp_id=rfp_id)
+    return result_service.results(session=session, actor=user, rfp_id=rfp_id)
 
 
 @router.get(
@@ -161,9 +173,9 @@ def get_results(session: SessionDep, user: CurrentUser, rfp_id: str) -> ResultsR
     responses={200: {"content": {"text/csv": {}}, "description": "The results table as CSV"}},
 )
 def get_results_csv(session: SessionDep, user: CurrentUser, rfp_id: str) -> Response:
-    table = service.results(session=session, actor=user, rfp_id=rfp_id)
+    table = result_service.results(session=session, actor=user, rfp_id=rfp_id)
     return Response(
-        service.results_csv(table),
+        result_service.results_csv(table),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="results-{rfp_id}.csv"'},
     )
@@ -173,7 +185,9 @@ def get_results_csv(session: SessionDep, user: CurrentUser, rfp_id: str) -> Resp
 def set_consensus(
     session: SessionDep, user: CurrentUser, proposal_id: str, body: ConsensusWrite
 ) -> ConsensusRead:
-    row = service.set_consensus(session=session, actor=user, proposal_id=proposal_id, data=body)
+    row = result_service.set_consensus(
+        session=session, actor=user, proposal_id=proposal_id, data=body
+    )
     return ConsensusRead.model_validate(row, from_attributes=True)
 
 
@@ -184,7 +198,7 @@ def finalize(
     rfp_id: str,
     body: Annotated[FinalizeRequest | None, Body()] = None,
 ) -> Page[DecisionRead]:
-    items = service.finalize(
+    items = finalization_service.finalize(
         session=session, actor=user, rfp_id=rfp_id, valid_until=body.valid_until if body else None
     )
     return Page(items=items, total=len(items))
@@ -192,24 +206,10 @@ def finalize(
 
 @router.get("/rfps/{rfp_id}/decisions", response_model=Page[DecisionRead])
 def list_decisions(session: SessionDep, user: CurrentUser, rfp_id: str) -> Page[DecisionRead]:
-    items = service.decisions(session=session, actor=user, rfp_id=rfp_id)
+    items = finalization_service.decisions(session=session, actor=user, rfp_id=rfp_id)
     return Page(items=items, total=len(items))
 
 
 @router.get("/proposals/{proposal_id}/debrief", response_model=Debrief)
 def debrief(session: SessionDep, user: CurrentUser, proposal_id: str) -> Debrief:
-    return service.debrief(session=session, actor=user, proposal_id=proposal_id)
-
-
-@router.get(
-    "/preferred-providers", response_model=Page[PreferredProviderRead], tags=["preferred providers"]
-)
-def preferred_providers(
-    session: SessionDep,
-    page: PageDep,
-    state: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2,3}$")] = None,
-) -> Page[PreferredProviderRead]:
-    items, total = service.preferred_providers(
-        session=session, state=state, limit=page.limit, offset=page.offset
-    )
-    return Page(items=items, total=total)
+    return finalization_service.debrief(session=session, actor=user, proposal_id=proposal_id)

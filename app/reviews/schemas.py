@@ -195,19 +195,3 @@ class Debrief(BaseModel):
     weighted_total: float | None
     rank: int | None
     criteria: list[DebriefCriterion]
-
-
-class PreferredProviderRead(BaseModel):
-    organization_id: str
-    organization_name: str
-    rfp_id: str
-    rfp_title: str
-    agency_name: str
-    state: str
-    rank: int | None
-    weighted_total: float | None
-    grade_levels: list[str]
-    states: list[str]
-    capacity_clusters: int
-    categories: list[str]
-    valid_until: date

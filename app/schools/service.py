@@ -13,7 +13,7 @@ from app.audit import service as audit
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.reference import GRADE_CODES
-from app.reviews import service as review_service
+from app.providers import service as provider_service
 from app.schools import policies
 from app.schools.models import Cluster, ClusterPreference, School
 from app.schools.schemas import (
@@ -406,7 +406,7 @@ def set_preferences(
     cluster, agency = get_cluster(session=session, actor=actor, cluster_id=cluster_id)
     if len(set(organization_ids)) != len(organization_ids):
         raise Unprocessable.at(["body", "organization_ids"], "An organization is ranked twice.")
-    listed = {p.organization_id for p in review_service.listed_providers(session, agency)}
+    listed = {p.organization_id for p in provider_service.listed_providers(session, agency)}
     unknown = [o for o in organization_ids if o not in listed]
     if unknown:
         names = dict(

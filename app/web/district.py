@@ -18,7 +18,7 @@ from app.mous import policies as mou_policies
 from app.mous import service as mou_service
 from app.mous.models import MouStatus
 from app.mous.schemas import MouTerms, TerminateRequest
-from app.reviews import service as review_service
+from app.providers import service as provider_service
 from app.schools import policies as school_policies
 from app.schools import service as school_service
 from app.schools.schemas import ClusterCreate
@@ -120,7 +120,7 @@ def _clusters_page(
     clusters = school_service.list_clusters(session=session, actor=user, agency_id=agency_id)
     schools = school_service.list_schools(session=session, actor=user, agency_id=agency_id)
     agency = school_service.district_of(session, user, agency_id)
-    listed, _ = review_service.preferred_providers(
+    listed, _ = provider_service.preferred_providers(
         session=session, state=agency.state, limit=200, offset=0
     )
     providers = {p.organization_id: p.organization_name for p in listed}

@@ -21,7 +21,7 @@ from app.mous import service as mou_service
 from app.proposals import policies as proposal_policies
 from app.proposals import service as proposal_service
 from app.proposals.models import ProposalStatus
-from app.reviews import service as review_service
+from app.reviews import finalization as finalization_service
 from app.rfps import service as rfp_service
 from app.self_audit import service as self_audit_service
 from app.self_audit.schemas import SelfAuditWrite
@@ -378,7 +378,7 @@ def debrief(
     request: Request, session: SessionDep, user: SignedIn, proposal_id: str
 ) -> HTMLResponse:
     proposal, rfp = proposal_service.get_own(session=session, user=user, proposal_id=proposal_id)
-    result = review_service.debrief(session=session, actor=user, proposal_id=proposal_id)
+    result = finalization_service.debrief(session=session, actor=user, proposal_id=proposal_id)
     return page(
         request,
         user,

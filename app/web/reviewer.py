@@ -10,8 +10,12 @@ from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.core.errors import ProblemError, Unprocessable
 from app.deps import SessionClosingRoute, SessionDep
+from app.reviews import assignments as assignment_service
+from app.reviews import conflicts as conflict_service
+from app.reviews import panel as panel_service
 from app.reviews import policies as review_policies
-from app.reviews import service as review_service
+from app.reviews import scores as score_service
+from app.reviews import stage as review_stage
 from app.reviews.schemas import AttestationCreate, ConflictCreate, ScoresWrite
 from app.rfps import service as rfp_service
 from app.rfps.models import Rfp
@@ -77,11 +81,11 @@ def _panel_page(
     status: int = 200,
 ) -> HTMLResponse:
     allowed(review_policies.may_review_at_all(user))
-    rfp = review_service.panel_rfp(session=session, actor=user, rfp_id=rfp_id)
+    rfp = review_stage.panel_rfp(session=session, actor=user, rfp_id=rfp_id)
     attested = any(
-        r.id == rfp.id and a for r, a in review_service.my_panels(session=session, actor=user)
+        r.id == rfp.id and a for r, a in panel_service.my_panels(session=session, actor=user)
     )
-    conflicts = review_service.list_conflicts(session=session, actor=user, rfp_id=rfp_id)
+    conflicts = conflict_service.list_conflicts(session=session, actor=user, rfp_id=rfp_id)
     return page(
         request,
         user,
@@ -90,7 +94,7 @@ def _panel_page(
             "rfp": rfp_service.read_one(session, rfp),
             "attested": attested,
             "conflicts": conflicts,
-            "organizations": review_service.conflict_candidates(
+            "organizations": conflict_service.conflict_candidates(
                 session=session, actor=user, rfp_id=rfp_id
             ),
             **(extra or {}),
@@ -117,7 +121,7 @@ def attest(
                 "confidentiality": bool(form.get("confidentiality")),
             },
         )
-        review_service.attest(session=session, actor=user, rfp_id=rfp_id, data=data)
+        panel_service.attest(session=session, actor=user, rfp_id=rfp_id, data=data)
     except ProblemError as exc:
         session.rollback()
         return _panel_page(
@@ -145,7 +149,7 @@ def declare_conflict(
                 "withdraw": form.get("withdraw") == "yes",
             },
         )
-        review_service.record_conflict(session=session, actor=user, rfp_id=rfp_id, data=data)
+        conflict_service.record_conflict(session=session, actor=user, rfp_id=rfp_id, data=data)
     except ProblemError as exc:
         session.rollback()
         return _panel_page(
@@ -172,12 +176,12 @@ def _scoring_page(
 ) -> Response:
     allowed(review_policies.may_review_at_all(user))
     try:
-        detail = review_service.assignment_detail(
+        detail = score_service.assignment_detail(
             session=session, actor=user, assignment_id=assignment_id
         )
     except ProblemError as exc:
         if exc.slug == "attestation-required":
-            rfp_id = review_service.assignment_rfp_id(
+            rfp_id = assignment_service.assignment_rfp_id(
                 session=session, actor=user, assignment_id=assignment_id
             )
             return redirect(f"/review/rfps/{rfp_id}")
@@ -225,7 +229,7 @@ def save_scores(
     request: Request, session: SessionDep, user: SignedIn, assignment_id: str, form: FormDep
 ) -> Response:
     allowed(review_policies.may_review_at_all(user))
-    rfp_id = review_service.assignment_rfp_id(
+    rfp_id = assignment_service.assignment_rfp_id(
         session=session, actor=user, assignment_id=assignment_id
     )
     rfp = session.get_one(Rfp, rfp_id)
@@ -233,11 +237,11 @@ def save_scores(
     body = _scores_of(form, rfp.criteria)
     try:
         data = validated(ScoresWrite, body)
-        review_service.save_scores(
+        score_service.save_scores(
             session=session, actor=user, assignment_id=assignment_id, data=data
         )
         if submit:
-            review_service.submit_assignment(
+            score_service.submit_assignment(
                 session=session, actor=user, assignment_id=assignment_id
             )
     except ProblemError as exc:

@@ -18,8 +18,10 @@ from app.core.reference import US_STATES
 from app.deps import SessionClosingRoute, SessionDep, client_address
 from app.proposals import policies as proposal_policies
 from app.proposals import service as proposal_service
+from app.providers import service as provider_service
+from app.reviews import assignments as assignment_service
+from app.reviews import panel as panel_service
 from app.reviews import policies as review_policies
-from app.reviews import service as review_service
 from app.rfps import policies as rfp_policies
 from app.rfps import service as rfp_service
 from app.rfps.models import RfpStatus
@@ -97,7 +99,7 @@ def providers_page(
     state: Annotated[str | None, Query(max_length=3)] = None,
 ) -> HTMLResponse:
     chosen = state.upper() if state and state.upper() in US_STATES else None
-    items, total = review_service.preferred_providers(
+    items, total = provider_service.preferred_providers(
         session=session, state=chosen, limit=200, offset=0
     )
     return page(
@@ -235,8 +237,8 @@ def dashboard(request: Request, session: SessionDep, user: WebUser) -> Response:
         agency = session.get(Agency, user.agency_id) if user.agency_id else None
         context["district"] = agency is not None and agency.kind == AgencyKind.district
     elif review_policies.may_review_at_all(user):
-        context["assignments"] = review_service.my_assignment_list(session=session, actor=user)
-        context["panels"] = review_service.my_panels(session=session, actor=user)
+        context["assignments"] = assignment_service.my_assignment_list(session=session, actor=user)
+        context["panels"] = panel_service.my_panels(session=session, actor=user)
     elif proposal_policies.may_write_proposals(user) and user.organization_id:
         context["organization"] = accounts_service.get_organization(
             session=session, user=user, organization_id=user.organization_id

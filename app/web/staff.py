@@ -12,7 +12,11 @@ from app.accounts.models import User
 from app.core.errors import ProblemError, Unprocessable
 from app.deps import SessionClosingRoute, SessionDep
 from app.proposals import service as proposal_service
-from app.reviews import service as review_service
+from app.reviews import assignments as assignment_service
+from app.reviews import conflicts as conflict_service
+from app.reviews import finalization as finalization_service
+from app.reviews import panel as panel_service
+from app.reviews import results as result_service
 from app.reviews.schemas import ConflictCreate, ConsensusWrite, ReviewerInvite
 from app.rfps import policies as rfp_policies
 from app.rfps import service as rfp_service
@@ -317,8 +321,10 @@ def _panel_tab(
     extra: dict[str, Any] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    panel = review_service.list_panel(session=session, actor=user, rfp_id=rfp.id)
-    assignments, board = review_service.assignment_board(session=session, actor=user, rfp_id=rfp.id)
+    panel = panel_service.list_panel(session=session, actor=user, rfp_id=rfp.id)
+    assignments, board = assignment_service.assignment_board(
+        session=session, actor=user, rfp_id=rfp.id
+    )
     names = {u.id: u.name for u, _ in panel}
     organizations = dict(board.values())
     return _tab(
@@ -333,7 +339,9 @@ def _panel_tab(
             "proposals": {pid: name for pid, (_, name) in board.items()},
             "organizations": organizations,
             "reviewer_names": names,
-            "conflicts": review_service.list_conflicts(session=session, actor=user, rfp_id=rfp.id),
+            "conflicts": conflict_service.list_conflicts(
+                session=session, actor=user, rfp_id=rfp.id
+            ),
             "errors": {},
             **(extra or {}),
         },
@@ -354,7 +362,7 @@ def invite_reviewer(
     values = {"email": text(form, "email"), "name": text(form, "name")}
     try:
         data = validated(ReviewerInvite, values)
-        reviewer, token = review_service.invite_reviewer(
+        reviewer, token = panel_service.invite_reviewer(
             session=session, actor=user, rfp_id=rfp_id, data=data
         )
     except ProblemError as exc:
@@ -389,7 +397,7 @@ def record_conflict(
                 "reason": text(form, "reason"),
             },
         )
-        review_service.record_conflict(session=session, actor=user, rfp_id=rfp_id, data=data)
+        conflict_service.record_conflict(session=session, actor=user, rfp_id=rfp_id, data=data)
     except ProblemError as exc:
         session.rollback()
         return _panel_tab(
@@ -410,9 +418,9 @@ def assign(
     rfp = _managed(session, user, rfp_id)
     try:
         if form.get("action") == "auto":
-            review_service.auto_assign(session=session, actor=user, rfp_id=rfp_id)
+            assignment_service.auto_assign(session=session, actor=user, rfp_id=rfp_id)
         else:
-            review_service.add_assignment(
+            assignment_service.add_assignment(
                 session=session,
                 actor=user,
                 rfp_id=rfp_id,
@@ -430,7 +438,7 @@ def remove_assignment(
     session: SessionDep, user: SignedIn, assignment_id: str, form: FormDep
 ) -> Response:
     allowed(rfp_policies.may_manage_rfps(user))
-    review_service.remove_assignment(session=session, actor=user, assignment_id=assignment_id)
+    assignment_service.remove_assignment(session=session, actor=user, assignment_id=assignment_id)
     return redirect(f"/manage/rfps/{quote(text(form, 'rfp_id'))}/panel", "deleted")
 
 
@@ -447,9 +455,9 @@ def _results_tab(
 ) -> HTMLResponse:
     context: dict[str, Any] = {"results": None, "decisions": [], "errors": {}}
     if rfp_service.effective_status(rfp) not in (RfpStatus.draft, RfpStatus.published):
-        context["results"] = review_service.results(session=session, actor=user, rfp_id=rfp.id)
+        context["results"] = result_service.results(session=session, actor=user, rfp_id=rfp.id)
         if rfp.finalized_at is not None:
-            context["decisions"] = review_service.decisions(
+            context["decisions"] = finalization_service.decisions(
                 session=session, actor=user, rfp_id=rfp.id
             )
     return _tab(request, session, user, rfp, "results", {**context, **(extra or {})}, status)
@@ -463,9 +471,9 @@ def results(request: Request, session: SessionDep, user: SignedIn, rfp_id: str) 
 @router.get("/manage/rfps/{rfp_id}/results.csv")
 def results_csv(session: SessionDep, user: SignedIn, rfp_id: str) -> Response:
     _managed(session, user, rfp_id)
-    table = review_service.results(session=session, actor=user, rfp_id=rfp_id)
+    table = result_service.results(session=session, actor=user, rfp_id=rfp_id)
     return Response(
-        review_service.results_csv(table),
+        result_service.results_csv(table),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="results-{rfp_id}.csv"'},
     )
@@ -485,7 +493,7 @@ def set_consensus(
                 "rationale": text(form, "rationale"),
             },
         )
-        review_service.set_consensus(
+        result_service.set_consensus(
             session=session, actor=user, proposal_id=text(form, "proposal_id"), data=data
         )
     except ProblemError as exc:
@@ -512,7 +520,9 @@ def finalize(
             valid_until = date.fromisoformat(raw) if raw else None
         except ValueError:
             raise Unprocessable.at(["valid_until"], "Enter a date, such as 2029-06-30.") from None
-        review_service.finalize(session=session, actor=user, rfp_id=rfp_id, valid_until=valid_until)
+        finalization_service.finalize(
+            session=session, actor=user, rfp_id=rfp_id, valid_until=valid_until
+        )
     except ProblemError as exc:
         session.rollback()
         return _results_tab(

@@ -1,0 +1,94 @@
+"""The public preferred-provider list: listings made when a state RFP is finalized, read by
+anyone and by the matching of a state's districts."""
+
+from datetime import date
+
+from sqlmodel import Session, col, select
+
+from app.accounts.models import Agency, Organization
+from app.core.db import utcnow
+from app.providers import policies
+from app.providers.models import PreferredProvider
+from app.providers.schemas import PreferredProviderRead
+from app.rfps.models import Rfp
+
+
+def preferred_providers(
+    *, session: Session, state: str | None, limit: int, offset: int
+) -> tuple[list[PreferredProviderRead], int]:
+    today = utcnow().date()
+    query = (
+        select(PreferredProvider, Organization, Rfp, Agency)
+        .join(Organization, col(Organization.id) == col(PreferredProvider.organization_id))
+        .join(Rfp, col(Rfp.id) == col(PreferredProvider.rfp_id))
+        .join(Agency, col(Agency.id) == col(Rfp.agency_id))
+        .where(col(PreferredProvider.valid_until) >= today)
+    )
+    if state:
+        query = query.where(PreferredProvider.state == state.upper())
+    rows = session.exec(
+        query.order_by(
+            col(PreferredProvider.state),
+            col(Rfp.finalized_at).desc(),
+            col(PreferredProvider.rank),
+            col(Organization.name),
+        )
+    ).all()
+    items = [
+        PreferredProviderRead(
+            organization_id=org.id,
+            organization_name=org.name,
+            rfp_id=rfp.id,
+            rfp_title=rfp.title,
+            agency_name=agency.name,
+            state=listing.state,
+            rank=listing.rank,
+            weighted_total=listing.weighted_total,
+            grade_levels=org.grade_levels,
+            states=org.states,
+            capacity_clusters=org.capacity_clusters,
+            categories=listing.categories,
+            valid_until=listing.valid_until,
+        )
+        for listing, org, rfp, agency in rows
+    ]
+    return items[offset : offset + limit], len(items)
+
+
+def listed_providers(session: Session, agency: Agency) -> list[PreferredProvider]:
+    """Current listings covering the district's state, best (latest, highest) first."""
+    return list(
+        session.exec(
+            policies.current_listings(utcnow().date())
+            .where(PreferredProvider.state == agency.state)
+            .order_by(
+                col(PreferredProvider.created_at).desc(),
+                col(PreferredProvider.weighted_total).desc(),
+            )
+        )
+    )
+
+
+def list_approved(
+    *,
+    session: Session,
+    rfp: Rfp,
+    organization_id: str,
+    state: str,
+    rank: int | None,
+    weighted_total: float | None,
+    valid_until: date,
+) -> PreferredProvider:
+    """List an approved partner, for the categories the RFP approved it for; no commit (the
+    finalization's transaction holds it)."""
+    listing = PreferredProvider(
+        rfp_id=rfp.id,
+        organization_id=organization_id,
+        state=state,
+        rank=rank,
+        weighted_total=weighted_total,
+        categories=list(rfp.categories),
+        valid_until=valid_until,
+    )
+    session.add(listing)
+    return listing

@@ -1,0 +1,284 @@
+"""Assignments: one reviewer x one proposal, made by hand or by the balanced automatic
+assignment, removed or reopened by staff."""
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.accounts.models import Organization, User
+from app.core.db import utcnow
+from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.proposals.models import Proposal
+from app.reviews import policies
+from app.reviews.models import (
+    Assignment,
+    AssignmentStatus,
+    PanelMember,
+)
+from app.reviews.stage import REVIEWABLE, record, require_review_phase
+from app.rfps import service as rfp_service
+from app.rfps.models import Rfp
+from scoring.reviewer_assignment import InfeasibleAssignment, assign_reviewers
+
+
+def reviewable_proposals(session: Session, rfp: Rfp) -> list[Proposal]:
+    return list(
+        session.exec(
+            select(Proposal)
+            .where(Proposal.rfp_id == rfp.id, col(Proposal.status).in_(REVIEWABLE))
+            .order_by(col(Proposal.submitted_at), col(Proposal.id))
+        )
+    )
+
+
+def active_assignments(session: Session, rfp: Rfp) -> list[Assignment]:
+    return list(
+        session.exec(
+            select(Assignment)
+            .where(Assignment.rfp_id == rfp.id, col(Assignment.removed_at).is_(None))
+            .order_by(col(Assignment.created_at), col(Assignment.id))
+        )
+    )
+
+
+def _panel_ids(session: Session, rfp: Rfp) -> list[str]:
+    return list(
+        session.exec(
+            select(PanelMember.user_id)
+            .where(PanelMember.rfp_id == rfp.id)
+            .order_by(col(PanelMember.created_at))
+        )
+    )
+
+
+def _place(
+    session: Session, actor: User, rfp: Rfp, proposal_id: str, reviewer_id: str
+) -> Assignment:
+    """Create the assignment, or bring back one removed earlier (the pair is unique)."""
+    row = session.exec(
+        select(Assignment).where(
+            Assignment.proposal_id == proposal_id, Assignment.reviewer_id == reviewer_id
+        )
+    ).first()
+    if row is None:
+        row = Assignment(
+            rfp_id=rfp.id, proposal_id=proposal_id, reviewer_id=reviewer_id, created_by=actor.id
+        )
+    else:
+        row.removed_at = None
+        row.status = AssignmentStatus.assigned
+        row.submitted_at = None
+    session.add(row)
+    return row
+
+
+def auto_assign(*, session: Session, actor: User, rfp_id: str) -> list[Assignment]:
+    rfp = rfp_service.get_managed(
+        session=session, user=actor, rfp_id=rfp_id
+    )  # locked: one run at a time
+    require_review_phase(rfp)
+    proposals = reviewable_proposals(session, rfp)
+    by_org = {p.organization_id: p.id for p in proposals}
+    reviewers = _panel_ids(session, rfp)
+    forbidden = {
+        (by_org[org], reviewer)
+        for reviewer, org in policies.active_conflicts(session, rfp.id)
+        if org in by_org
+    }
+    existing = {(a.proposal_id, a.reviewer_id) for a in active_assignments(session, rfp)}
+    try:
+        pairs = assign_reviewers(
+            [p.id for p in proposals], reviewers, rfp.reviewers_per_proposal, forbidden, existing
+        )
+    except InfeasibleAssignment as exc:
+        raise Conflict(str(exc), slug="assignment-infeasible") from exc
+    for proposal_id, reviewer_id in pairs:
+        _place(session, actor, rfp, proposal_id, reviewer_id)
+    record(
+        session,
+        actor,
+        rfp,
+        "assignments.auto",
+        "rfp",
+        rfp.id,
+        created=len(pairs),
+        pairs=[{"proposal_id": p, "reviewer_id": r} for p, r in pairs],
+    )
+    session.commit()
+    return active_assignments(session, rfp)
+
+
+def add_assignment(
+    *, session: Session, actor: User, rfp_id: str, proposal_id: str, reviewer_id: str
+) -> Assignment:
+    rfp = rfp_service.get_managed(session=session, user=actor, rfp_id=rfp_id)
+    require_review_phase(rfp)
+    proposal = session.get(Proposal, proposal_id)
+    if proposal is None or proposal.rfp_id != rfp.id or proposal.status not in REVIEWABLE:
+        raise Unprocessable.at(
+            ["body", "proposal_id"], "No submitted proposal with this id on this RFP."
+        )
+    reviewer = session.get(User, reviewer_id)
+    if reviewer is None or not policies.is_panel_member(session, reviewer, rfp.id):
+        raise Unprocessable.at(["body", "reviewer_id"], "That reviewer is not on this RFP's panel.")
+    if policies.is_conflicted(session, reviewer.id, rfp.id, proposal.organization_id):
+        raise Conflict(
+            "That reviewer declared a conflict with this organization.", slug="conflict-of-interest"
+        )
+    duplicate = session.exec(
+        select(Assignment.id).where(
+            Assignment.proposal_id == proposal.id,
+            Assignment.reviewer_id == reviewer.id,
+            col(Assignment.removed_at).is_(None),
+        )
+    ).first()
+    if duplicate is not None:
+        raise Conflict("This reviewer is already assigned to this proposal.", slug="duplicate")
+    assignment = _place(session, actor, rfp, proposal.id, reviewer.id)
+    session.flush()
+    record(
+        session,
+        actor,
+        rfp,
+        "assignment.created",
+        "assignment",
+        assignment.id,
+        proposal_id=proposal.id,
+        reviewer_id=reviewer.id,
+    )
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict(
+            "This reviewer is already assigned to this proposal.", slug="duplicate"
+        ) from exc
+    return assignment
+
+
+def assignment_board(
+    *, session: Session, actor: User, rfp_id: str
+) -> tuple[list[Assignment], dict[str, tuple[str, str]]]:
+    """Staff's view of an RFP's active assignments, and each reviewable proposal's
+    organization (id and name)."""
+    rfp = rfp_service.get_managed(session=session, user=actor, rfp_id=rfp_id)
+    proposals = reviewable_proposals(session, rfp)
+    names = dict(
+        session.exec(
+            select(Organization.id, Organization.name).where(
+                col(Organization.id).in_([p.organization_id for p in proposals])
+            )
+        ).all()
+    )
+    return active_assignments(session, rfp), {
+        p.id: (p.organization_id, names.get(p.organization_id, "")) for p in proposals
+    }
+
+
+def _managed_assignment(
+    session: Session, actor: User, assignment_id: str
+) -> tuple[Assignment, Rfp]:
+    assignment = session.exec(
+        select(Assignment).where(Assignment.id == assignment_id).with_for_update()
+    ).first()
+    if assignment is None or assignment.removed_at is not None:
+        raise NotFound("Assignment")
+    rfp = rfp_service.get_managed(session=session, user=actor, rfp_id=assignment.rfp_id)
+    return assignment, rfp
+
+
+def remove_assignment(*, session: Session, actor: User, assignment_id: str) -> None:
+    if not policies.may_manage_reviews(actor):
+        raise Forbidden("Only agency staff remove assignments.")
+    assignment, rfp = _managed_assignment(session, actor, assignment_id)
+    require_review_phase(rfp)
+    assignment.removed_at = utcnow()
+    session.add(assignment)
+    record(session, actor, rfp, "assignment.removed", "assignment", assignment.id)
+    session.commit()
+
+
+def reopen_assignment(*, session: Session, actor: User, assignment_id: str) -> Assignment:
+    if not policies.may_manage_reviews(actor):
+        raise Forbidden("Only agency staff reopen assignments.")
+    assignment, rfp = _managed_assignment(session, actor, assignment_id)
+    require_review_phase(rfp)
+    if assignment.status != AssignmentStatus.submitted:
+        raise Conflict("Only a submitted review can be reopened.")
+    assignment.status = AssignmentStatus.assigned
+    assignment.submitted_at = None
+    session.add(assignment)
+    record(session, actor, rfp, "assignment.reopened", "assignment", assignment.id)
+    session.commit()
+    return assignment
+
+
+def my_assignments(*, session: Session, actor: User) -> list[Assignment]:
+    if not policies.may_review_at_all(actor):
+        raise Forbidden("Only reviewers have assignments.")
+    rows = session.exec(
+        select(Assignment)
+        .where(Assignment.reviewer_id == actor.id, col(Assignment.removed_at).is_(None))
+        .order_by(col(Assignment.created_at))
+    ).all()
+    return [a for a in rows if _visible_to_reviewer(session, actor, a)]
+
+
+def my_assignment_list(*, session: Session, actor: User) -> list[tuple[Assignment, str, str]]:
+    """The reviewer's assignments with their RFP's title and the organization's name."""
+    found = []
+    for assignment in my_assignments(session=session, actor=actor):
+        rfp = session.get(Rfp, assignment.rfp_id)
+        proposal = session.get(Proposal, assignment.proposal_id)
+        organization = session.get(Organization, proposal.organization_id) if proposal else None
+        found.append(
+            (assignment, rfp.title if rfp else "", organization.name if organization else "")
+        )
+    return found
+
+
+def _visible_to_reviewer(session: Session, user: User, assignment: Assignment) -> bool:
+    proposal = session.get(Proposal, assignment.proposal_id)
+    return proposal is not None and not policies.is_conflicted(
+        session, user.id, assignment.rfp_id, proposal.organization_id
+    )
+
+
+def own_assignment(
+    session: Session, actor: User, assignment_id: str, lock: bool = False
+) -> tuple[Assignment, Rfp, Proposal]:
+    if not policies.may_review_at_all(actor):
+        raise Forbidden("Only the assigned reviewer opens and scores an assignment.")
+    query = select(Assignment).where(Assignment.id == assignment_id)
+    if lock:
+        query = query.with_for_update()
+    assignment = session.exec(query).first()
+    if (
+        assignment is None
+        or assignment.removed_at is not None
+        or assignment.reviewer_id != actor.id
+        or not _visible_to_reviewer(session, actor, assignment)
+    ):
+        raise NotFound("Assignment")
+    if not policies.has_attested(session, actor, assignment.rfp_id):
+        raise Conflict(
+            "Attest to having no conflict of interest and to keeping proposals confidential "
+            "before opening an assignment.",
+            slug="attestation-required",
+        )
+    rfp = session.get(Rfp, assignment.rfp_id)
+    proposal = session.get(Proposal, assignment.proposal_id)
+    assert rfp is not None and proposal is not None
+    return assignment, rfp, proposal
+
+
+def assignment_rfp_id(*, session: Session, actor: User, assignment_id: str) -> str:
+    """The RFP of the reviewer's own assignment, before attestation too (to send them there)."""
+    assignment = session.get(Assignment, assignment_id)
+    if (
+        assignment is None
+        or assignment.removed_at is not None
+        or assignment.reviewer_id != actor.id
+        or not _visible_to_reviewer(session, actor, assignment)
+    ):
+        raise NotFound("Assignment")
+    return assignment.rfp_id

@@ -1,0 +1,188 @@
+"""Finalization: the approval rule decides each proposal with a reason, approved partners
+are listed, and each partner reads its debrief."""
+
+from collections import defaultdict
+from datetime import date, timedelta
+
+from sqlmodel import Session, col, select
+
+from app.accounts.models import Agency, Organization, User
+from app.core.db import utcnow
+from app.core.errors import Conflict, NotFound, Unprocessable
+from app.proposals import service as proposal_service
+from app.proposals.models import Proposal, ProposalStatus
+from app.providers import service as provider_service
+from app.reviews.assignments import active_assignments
+from app.reviews.models import ApprovalDecision, AssignmentStatus
+from app.reviews.results import gather_scores
+from app.reviews.schemas import (
+    Debrief,
+    DebriefCriterion,
+    DecisionRead,
+)
+from app.reviews.stage import record, require_review_phase, rubric_of
+from app.rfps import service as rfp_service
+from app.rfps.models import RfpStatus
+from scoring import approval as approval_math
+from scoring import rubric as rubric_math
+
+LISTING_YEARS = 3
+
+
+def finalize(
+    *, session: Session, actor: User, rfp_id: str, valid_until: date | None
+) -> list[DecisionRead]:
+    rfp = rfp_service.get_managed(session=session, user=actor, rfp_id=rfp_id)  # locked
+    require_review_phase(rfp)
+    proposals, scores, consensus, counts, _ = gather_scores(session, rfp)
+    pending = [
+        a for a in active_assignments(session, rfp) if a.status != AssignmentStatus.submitted
+    ]
+    if pending:
+        raise Conflict(f"{len(pending)} review(s) are not submitted yet.", slug="reviews-pending")
+    unreviewed = [p for p in proposals if counts[p.id][0] == 0 and not consensus.get(p.id)]
+    if unreviewed:
+        raise Conflict(
+            f"{len(unreviewed)} proposal(s) have no submitted review.", slug="reviews-pending"
+        )
+    rubric = rubric_of(rfp)
+    if rfp.aggregation == "consensus":
+        missing = sum(1 for p in proposals for c in rubric if c.key not in consensus.get(p.id, {}))
+        if missing:
+            raise Conflict(
+                f"Consensus mode: {missing} consensus score(s) are still to be set.",
+                slug="consensus-missing",
+            )
+    computed = rubric_math.proposal_results(rubric, scores, consensus)
+    rule = approval_math.ApprovalRule(
+        threshold=float(rfp.approval.get("threshold", 70)),
+        top_n=rfp.approval.get("top_n"),
+        all_sections_meet=bool(rfp.approval.get("all_sections_meet", False)),
+    )
+    decisions = {d.proposal_id: d for d in approval_math.decide(rubric, computed, rule)}
+    by_id = {r.proposal_id: r for r in computed}
+    agency = session.get(Agency, rfp.agency_id)
+    assert agency is not None
+    now = utcnow()
+    listing_end = valid_until or now.date() + timedelta(days=365 * LISTING_YEARS)
+    if listing_end <= now.date():
+        raise Unprocessable.at(
+            ["body", "valid_until"], "The listing must be valid until a future date."
+        )
+    names = dict(session.exec(select(Organization.id, Organization.name)).all())
+    out: list[DecisionRead] = []
+    for proposal in proposals:
+        decision = decisions[proposal.id]
+        result = by_id[proposal.id]
+        session.add(
+            ApprovalDecision(
+                proposal_id=proposal.id,
+                rfp_id=rfp.id,
+                approved=decision.approved,
+                reason=decision.reason,
+                weighted_total=result.weighted_total,
+                normalized_total=result.normalized_total,
+                rank=decision.rank,
+                criteria=[
+                    {"key": c.key, "value": c.value, "mean": c.mean, "consensus": c.consensus}
+                    for c in result.criteria
+                ],
+                decided_by=actor.id,
+                decided_at=now,
+            )
+        )
+        proposal.status = (
+            ProposalStatus.approved if decision.approved else ProposalStatus.not_approved
+        )
+        session.add(proposal)
+        if decision.approved:
+            provider_service.list_approved(
+                session=session,
+                rfp=rfp,
+                organization_id=proposal.organization_id,
+                state=agency.state,
+                rank=decision.rank,
+                weighted_total=result.weighted_total,
+                valid_until=listing_end,
+            )
+        out.append(
+            DecisionRead(
+                proposal_id=proposal.id,
+                organization_id=proposal.organization_id,
+                organization_name=names.get(proposal.organization_id, ""),
+                decision="approved" if decision.approved else "not_approved",
+                reason=decision.reason,
+                weighted_total=result.weighted_total,
+                rank=decision.rank,
+            )
+        )
+    rfp.status = RfpStatus.finalized
+    rfp.finalized_at = now
+    rfp.closed_at = rfp.closed_at or now
+    rfp.version += 1
+    session.add(rfp)
+    record(
+        session,
+        actor,
+        rfp,
+        "rfp.finalized",
+        "rfp",
+        rfp.id,
+        approved=sum(d.decision == "approved" for d in out),
+        decided=len(out),
+    )
+    session.commit()
+    out.sort(key=lambda d: (d.rank is None, d.rank or 0))
+    return out
+
+
+def decisions(*, session: Session, actor: User, rfp_id: str) -> list[DecisionRead]:
+    rfp = rfp_service.get_managed(session=session, user=actor, rfp_id=rfp_id)
+    names = dict(session.exec(select(Organization.id, Organization.name)).all())
+    rows = session.exec(
+        select(ApprovalDecision, Proposal)
+        .join(Proposal, col(Proposal.id) == col(ApprovalDecision.proposal_id))
+        .where(ApprovalDecision.rfp_id == rfp.id)
+    )
+    out = [
+        DecisionRead(
+            proposal_id=d.proposal_id,
+            organization_id=p.organization_id,
+            organization_name=names.get(p.organization_id, ""),
+            decision="approved" if d.approved else "not_approved",
+            reason=d.reason,
+            weighted_total=d.weighted_total,
+            rank=d.rank,
+        )
+        for d, p in rows
+    ]
+    return sorted(out, key=lambda d: (d.rank is None, d.rank or 0))
+
+
+def debrief(*, session: Session, actor: User, proposal_id: str) -> Debrief:
+    proposal, rfp = proposal_service.get_own(session=session, user=actor, proposal_id=proposal_id)
+    decision = session.get(ApprovalDecision, proposal.id)
+    if decision is None:
+        raise NotFound("Debrief (available once the RFP is finalized)")
+    _, scores, consensus, _, comments = gather_scores(session, rfp)
+    per_criterion: dict[str, list[int]] = defaultdict(list)
+    for reviewer_scores in scores.get(proposal.id, {}).values():
+        for key, value in reviewer_scores.items():
+            per_criterion[key].append(value)
+    return Debrief(
+        decision="approved" if decision.approved else "not_approved",
+        reason=decision.reason,
+        weighted_total=decision.weighted_total,
+        rank=decision.rank,
+        # Sorted, so neither order nor position links a score or comment to a reviewer.
+        criteria=[
+            DebriefCriterion(
+                key=c["key"],
+                title=c["title"],
+                scores=sorted(per_criterion.get(c["key"], [])),
+                comments=sorted(comments.get(proposal.id, {}).get(c["key"], [])),
+                consensus=consensus.get(proposal.id, {}).get(c["key"]),
+            )
+            for c in rfp.criteria
+        ],
+    )

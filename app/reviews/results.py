@@ -1,0 +1,238 @@
+"""Review results: raw and calibrated totals, ranks, disagreement flags and agreement per
+criterion, the CSV export, and consensus scores."""
+
+import csv
+import io
+from collections import defaultdict
+
+from sqlmodel import Session, col, select
+
+from app.accounts.models import Organization, User
+from app.core.db import utcnow
+from app.core.errors import Conflict, Forbidden, NotFound
+from app.proposals.models import Proposal
+from app.reviews import policies
+from app.reviews.assignments import active_assignments, reviewable_proposals
+from app.reviews.models import (
+    Assignment,
+    AssignmentStatus,
+    Consensus,
+    Score,
+)
+from app.reviews.schemas import (
+    ConsensusWrite,
+    CriterionResultRead,
+    ResultRow,
+    ResultsRead,
+)
+from app.reviews.scores import check_level, criterion_of
+from app.reviews.stage import REVIEWABLE, record, require_review_phase, rubric_of
+from app.rfps import policies as rfp_policies
+from app.rfps import service as rfp_service
+from app.rfps.models import Rfp, RfpStatus
+from scoring import agreement as agreement_math
+from scoring import ranking as ranking_math
+from scoring import rubric as rubric_math
+
+
+def gather_scores(
+    session: Session, rfp: Rfp
+) -> tuple[
+    list[Proposal],
+    dict[str, dict[str, dict[str, int]]],
+    dict[str, dict[str, int]],
+    dict[str, tuple[int, int]],
+    dict[str, dict[str, list[str]]],
+]:
+    proposals = reviewable_proposals(session, rfp)
+    assignments = active_assignments(session, rfp)
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    submitted_ids: dict[str, Assignment] = {}
+    for a in assignments:
+        counts[a.proposal_id][1] += 1
+        if a.status == AssignmentStatus.submitted:
+            counts[a.proposal_id][0] += 1
+            submitted_ids[a.id] = a
+    scores: dict[str, dict[str, dict[str, int]]] = {p.id: {} for p in proposals}
+    comments: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    if submitted_ids:
+        rows = session.exec(select(Score).where(col(Score.assignment_id).in_(list(submitted_ids))))
+        for score in rows:
+            a = submitted_ids[score.assignment_id]
+            if a.proposal_id in scores:
+                scores[a.proposal_id].setdefault(a.reviewer_id, {})[score.criterion_key] = (
+                    score.value
+                )
+                if score.comment.strip():
+                    comments[a.proposal_id][score.criterion_key].append(score.comment.strip())
+    consensus: dict[str, dict[str, int]] = defaultdict(dict)
+    for row in session.exec(
+        select(Consensus).where(col(Consensus.proposal_id).in_([p.id for p in proposals]))
+    ):
+        consensus[row.proposal_id][row.criterion_key] = row.value
+    totals = {p.id: (counts[p.id][0], counts[p.id][1]) for p in proposals}
+    return proposals, scores, dict(consensus), totals, comments
+
+
+def compute_results(session: Session, rfp: Rfp) -> ResultsRead:
+    proposals, scores, consensus, counts, _ = gather_scores(session, rfp)
+    rubric = rubric_of(rfp)
+    cube = rubric_math.build_score_cube(rubric, scores)  # once, for results and agreement
+    computed = {r.proposal_id: r for r in rubric_math.results_from_cube(cube, consensus)}
+    ranks = ranking_math.competition_rank({pid: r.weighted_total for pid, r in computed.items()})
+    names = dict(
+        session.exec(
+            select(Organization.id, Organization.name).where(
+                col(Organization.id).in_([p.organization_id for p in proposals])
+            )
+        ).all()
+    )
+    titles = {c.key: c.title for c in rubric}
+    items = []
+    for proposal in proposals:
+        result = computed[proposal.id]
+        items.append(
+            ResultRow(
+                proposal_id=proposal.id,
+                organization_id=proposal.organization_id,
+                organization_name=names.get(proposal.organization_id, ""),
+                rank=ranks.get(proposal.id),
+                weighted_total=result.weighted_total,
+                normalized_total=result.normalized_total,
+                criteria=[
+                    CriterionResultRead(
+                        key=c.key,
+                        title=titles[c.key],
+                        mean=c.mean,
+                        consensus=c.consensus,
+                        calibrated_mean=c.calibrated_mean,
+                        scores=list(c.scores),
+                        flagged=c.flagged,
+                    )
+                    for c in result.criteria
+                ],
+                reviews_submitted=counts[proposal.id][0],
+                reviews_assigned=counts[proposal.id][1],
+            )
+        )
+    items.sort(key=lambda row: (row.rank is None, row.rank or 0, row.organization_name))
+    return ResultsRead(
+        items=items,
+        total=len(items),
+        agreement=agreement_math.agreement_from_cube(cube),
+    )
+
+
+def results(*, session: Session, actor: User, rfp_id: str) -> ResultsRead:
+    if not policies.may_manage_reviews(actor):
+        raise Forbidden("Only agency staff see review results.")
+    rfp = rfp_service.get_visible(session=session, user=actor, rfp_id=rfp_id)
+    if not rfp_policies.can_manage(actor, rfp):
+        raise NotFound("RFP")
+    status = rfp_service.effective_status(rfp)
+    if status in (RfpStatus.draft, RfpStatus.published):
+        raise Conflict(
+            "Results exist once the submission deadline has passed.", slug="rfp-still-open"
+        )
+    if status == RfpStatus.cancelled:
+        # A cancelled RFP's bids are never opened, so there is nothing to score or rank.
+        raise Conflict("The RFP was cancelled; it has no review results.", slug="rfp-cancelled")
+    return compute_results(session, rfp)
+
+
+def results_csv(results_read: ResultsRead) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    keys = [c.key for c in results_read.items[0].criteria] if results_read.items else []
+    writer.writerow(
+        [
+            "rank",
+            "organization",
+            "organization_id",
+            "proposal_id",
+            "weighted_total",
+            "normalized_total",
+            "reviews_submitted",
+            "reviews_assigned",
+        ]
+        + [f"{k} mean" for k in keys]
+        + [f"{k} consensus" for k in keys]
+        + [f"{k} flagged" for k in keys]
+    )
+
+    def fmt(value: float | None) -> str:
+        return "" if value is None else f"{value:.2f}"
+
+    for row in results_read.items:
+        by_key = {c.key: c for c in row.criteria}
+        writer.writerow(
+            [
+                row.rank or "",
+                _csv_safe(row.organization_name),
+                row.organization_id,
+                row.proposal_id,
+                fmt(row.weighted_total),
+                fmt(row.normalized_total),
+                row.reviews_submitted,
+                row.reviews_assigned,
+            ]
+            + [fmt(by_key[k].mean) for k in keys]
+            + ["" if by_key[k].consensus is None else by_key[k].consensus for k in keys]
+            + ["yes" if by_key[k].flagged else "" for k in keys]
+        )
+    return buffer.getvalue()
+
+
+def _csv_safe(text: str) -> str:
+    # Spreadsheet programs run cells that start with these as formulas.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def set_consensus(
+    *, session: Session, actor: User, proposal_id: str, data: ConsensusWrite
+) -> Consensus:
+    if not policies.may_manage_reviews(actor):
+        raise Forbidden("Only agency staff set consensus scores.")
+    proposal = session.get(Proposal, proposal_id)
+    if proposal is None:
+        raise NotFound("Proposal")
+    rfp = session.get(Rfp, proposal.rfp_id)
+    if rfp is None or not rfp_policies.can_manage(actor, rfp) or proposal.status not in REVIEWABLE:
+        raise NotFound("Proposal")
+    rfp = rfp_service.get_managed(session=session, user=actor, rfp_id=rfp.id)
+    require_review_phase(rfp)
+    criterion = criterion_of(rfp, data.criterion_key)
+    check_level(criterion, data.value, ["body", "value"])
+    row = session.exec(
+        select(Consensus).where(
+            Consensus.proposal_id == proposal.id, Consensus.criterion_key == data.criterion_key
+        )
+    ).first()
+    if row is None:
+        row = Consensus(
+            proposal_id=proposal.id,
+            criterion_key=data.criterion_key,
+            value=data.value,
+            rationale=data.rationale,
+            set_by=actor.id,
+        )
+    else:
+        row.value, row.rationale, row.set_by, row.set_at = (
+            data.value,
+            data.rationale,
+            actor.id,
+            utcnow(),
+        )
+    session.add(row)
+    record(
+        session,
+        actor,
+        rfp,
+        "consensus.set",
+        "proposal",
+        proposal.id,
+        criterion_key=data.criterion_key,
+        value=data.value,
+    )
+    session.commit()
+    return row

@@ -1,0 +1,53 @@
+"""The review stage of an RFP: when it runs, which proposals it covers, who sits on its
+panel, and how its events enter the audit trail."""
+
+from typing import Any
+
+from sqlmodel import Session
+
+from app.accounts.models import User
+from app.audit import service as audit
+from app.core.errors import Conflict, NotFound
+from app.proposals.models import ProposalStatus
+from app.reviews import policies
+from app.rfps import service as rfp_service
+from app.rfps import templates as rfp_templates
+from app.rfps.models import Rfp, RfpStatus
+from scoring import rubric as rubric_math
+
+REVIEWABLE = (ProposalStatus.submitted, ProposalStatus.approved, ProposalStatus.not_approved)
+
+
+def record(
+    session: Session, actor: User, rfp: Rfp, action: str, entity: str, entity_id: str, **data: Any
+) -> None:
+    audit.record(
+        session=session,
+        actor_id=actor.id,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        agency_id=rfp.agency_id,
+        data={"rfp_id": rfp.id, **data},
+    )
+
+
+def require_review_phase(rfp: Rfp) -> None:
+    status = rfp_service.effective_status(rfp)
+    if status in (RfpStatus.draft, RfpStatus.published):
+        raise Conflict("Review starts after the submission deadline.", slug="rfp-still-open")
+    if status != RfpStatus.closed:
+        raise Conflict(f"The RFP is {status}; its review is over.", slug="review-over")
+
+
+def panel_rfp(*, session: Session, actor: User, rfp_id: str) -> Rfp:
+    """The RFP whose panel the caller sits on (404 for everyone else)."""
+    rfp = session.get(Rfp, rfp_id)
+    if rfp is None or not policies.is_panel_member(session, actor, rfp_id):
+        raise NotFound("RFP")
+    return rfp
+
+
+def rubric_of(rfp: Rfp) -> list[rubric_math.Criterion]:
+    """The RFP's published rubric as the scoring core's criteria."""
+    return rfp_templates.rubric_of(rfp.criteria)
