@@ -440,7 +440,9 @@ def test_password_reset_through_the_emailed_link(api: Api, client: httpx.Client)
         assert token not in path.read_text(errors="replace")
 
 
-def test_a_reset_link_expires_and_a_newer_one_replaces_it(api: Api) -> None:
+def test_a_reset_link_expires_and_asking_again_does_not_kill_it(api: Api) -> None:
+    """A rival who asks for a reset of the owner's account again and again cannot make the
+    owner's emailed link dead: every link lives until it expires or one of them is used."""
     partner = api.partner()
     api.client.post(f"{V1}/auth/password-reset", json={"email": partner.email})
     first = reset_link(partner.email).split("token=", 1)[1]
@@ -450,15 +452,21 @@ def test_a_reset_link_expires_and_a_newer_one_replaces_it(api: Api) -> None:
     second = reset_link(partner.email).split("token=", 1)[1]
     assert first != second
     confirm = f"{V1}/auth/password-reset/confirm"
+    used = api.client.post(confirm, json={"token": first, "new_password": NEW_PASSWORD})
+    assert used.status_code == 204, used.text
+    # Using one ends the others.
     assert_problem(
-        api.client.post(confirm, json={"token": first, "new_password": NEW_PASSWORD}), 404
+        api.client.post(confirm, json={"token": second, "new_password": PASSWORD + "-x"}), 404
     )
+    assert sign_in(api.client, partner.email, NEW_PASSWORD).status_code == 200
+    api.client.post(f"{V1}/auth/password-reset", json={"email": partner.email})
+    third = reset_link(partner.email).split("token=", 1)[1]
     with get_engine().begin() as conn:
         conn.execute(text("UPDATE invitations SET expires_at = :t"), {"t": "2000-01-01 00:00:00"})
     assert_problem(
-        api.client.post(confirm, json={"token": second, "new_password": NEW_PASSWORD}), 404
+        api.client.post(confirm, json={"token": third, "new_password": PASSWORD + "-y"}), 404
     )
-    assert sign_in(api.client, partner.email).status_code == 200
+    assert sign_in(api.client, partner.email, NEW_PASSWORD).status_code == 200
 
 
 # --- sign-in throttling, on a real two-worker server ------------------------------------------
@@ -519,6 +527,8 @@ def test_the_account_wide_ceiling_locks_for_everyone_and_tells_the_owner(
     api: Api, two_workers: str
 ) -> None:
     partner = api.partner()
+    with from_address(two_workers, "127.0.0.8") as usual:  # where the owner signs in
+        assert sign_in(usual, partner.email).status_code == 200
     ceiling = get_settings().login_account_max_failures
     free = get_settings().login_free_failures + 1  # counted before a source must wait
     sources = [f"127.0.1.{n}" for n in range(1, 2 + ceiling // free)]
@@ -533,6 +543,11 @@ def test_the_account_wide_ceiling_locks_for_everyone_and_tells_the_owner(
     assert int(locked.headers["Retry-After"]) > 3600
     warning = messages_to(partner.email)
     assert warning and "paused" in warning[-1]["Subject"]
+    # From the network the owner signed in from before, the correct password still works,
+    # so guessers with many addresses cannot keep them out before a deadline.
+    with from_address(two_workers, "127.0.0.8") as usual:
+        assert sign_in(usual, partner.email).status_code == 200
+        assert sign_in(usual, partner.email, "not-the-password-1").status_code == 401
     # A new password through the emailed link ends the pause.
     with from_address(two_workers, "127.0.0.9") as owner:
         assert (
@@ -565,3 +580,13 @@ def test_sign_in_and_sign_out_are_audited(api: Api, client: httpx.Client) -> Non
     channels = {d.get("channel") for a, d in mine if a == "user.signed_in"}
     assert channels == {"api", "web"}
     assert not any(secret in str(d) or PASSWORD in str(d) for _, d in events)
+
+
+def test_ipv6_guessers_count_by_their_network_not_each_address() -> None:
+    """One IPv6 subscriber gets a /64, billions of addresses: they count as one source."""
+    from app.accounts.throttle import source_key
+
+    assert source_key("2001:db8:1:2::1") == source_key("2001:db8:1:2:ffff::9")
+    assert source_key("2001:db8:1:2::1") != source_key("2001:db8:1:3::1")
+    assert source_key("203.0.113.7") == "203.0.113.7"
+    assert source_key("::ffff:203.0.113.7") != source_key("::ffff:203.0.113.8")

@@ -453,3 +453,16 @@ def test_office_files_that_inflate_too_much_are_refused(api: Api, client: httpx.
     assert "expands to more than" in text_of(response.text)
     listed = api.client.get(f"/api/v1/proposals/{proposal['id']}", headers=partner.headers)
     assert [a["filename"] for a in listed.json()["attachments"]] == ["plan.docx"]
+
+
+def test_an_office_file_zipfile_cannot_read_is_refused_not_a_500(api: Api) -> None:
+    """An archive that claims a zip version the standard library does not implement makes
+    zipfile raise NotImplementedError: that is a refused file (415), not a server error."""
+    partner, proposal, key = _draft_proposal(api)
+    content = bytearray(_docx())
+    central = content.find(b"PK\x01\x02")
+    content[central + 6] = 100  # "version needed to extract": 10.0
+    response = upload(
+        api, partner, proposal["id"], key, content=bytes(content), filename="odd.docx"
+    )
+    assert_problem(response, 415)

@@ -8,7 +8,7 @@ the close. Everything goes through the real API and pages.
 
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.core.db import get_engine
 from app.reviews.models import Assignment
@@ -250,3 +250,80 @@ def test_an_attested_reviewer_sees_no_proposal_before_the_close(api: Api) -> Non
         session.commit()
     assert_problem(api.client.get(f"{V1}/proposals/{proposal['id']}", headers=member.headers), 404)
     assert_problem(api.client.get(f"{V1}/attachments/{file_id}", headers=member.headers), 404)
+    with Session(get_engine()) as session:
+        [assignment_id] = session.exec(
+            select(Assignment.id).where(Assignment.reviewer_id == member.id)
+        ).all()
+    assert_problem(api.client.get(f"{V1}/assignments/{assignment_id}", headers=member.headers), 404)
+    person = Person(api.client).sign_in(member.email)
+    person.get(f"/review/assignments/{assignment_id}", status=404)
+
+
+def test_conflicts_staff_record_before_the_close_do_not_tell_the_reviewer_who_applied(
+    api: Api,
+) -> None:
+    staff, rfp, partner, _, _ = _sealed_world(api)
+    [member] = panel(api, staff, rfp, 1, attested=False)
+    org = partner.organization_id or ""
+    name = api.client.get(f"{V1}/organizations/{org}", headers=partner.headers).json()["name"]
+    assert declare_conflict(api, staff, rfp["id"], org, reviewer_id=member.id).status_code == 201
+
+    mine = api.client.get(f"{V1}/rfps/{rfp['id']}/conflicts", headers=member.headers).json()
+    assert mine["items"] == []
+    page = Person(api.client).sign_in(member.email).get(f"/review/rfps/{rfp['id']}")
+    assert name not in page and org not in page
+    # Staff see their declaration; after the close the reviewer sees it too.
+    assert (
+        api.client.get(f"{V1}/rfps/{rfp['id']}/conflicts", headers=staff.headers).json()["total"]
+        == 1
+    )
+    pass_deadline(rfp["id"])
+    after = api.client.get(f"{V1}/rfps/{rfp['id']}/conflicts", headers=member.headers).json()
+    assert [c["declared_by_role"] for c in after["items"]] == ["agency_staff"]
+
+
+def test_the_audit_view_after_the_close_opens_only_what_was_submitted(api: Api) -> None:
+    """After the deadline staff read the events of the bids they may open, and nothing of a
+    draft that was never submitted, nor of edits made after the last submission."""
+    staff, rfp, partner, proposal, _ = _sealed_world(api)
+    drafter = api.partner()
+    draft = api.client.post(f"{V1}/rfps/{rfp['id']}/proposals", headers=drafter.headers).json()
+    section = rfp["sections"][0]["key"]
+    for who, pid, words in (
+        (drafter, draft["id"], "draft words"),
+        (partner, proposal["id"], "late edit"),
+    ):
+        saved = api.client.put(
+            f"{V1}/proposals/{pid}/sections/{section}", json={"text": words}, headers=who.headers
+        )
+        assert saved.status_code == 200, saved.text
+    admin_before = api.client.get(f"{V1}/audit", headers=api.admin.headers).json()["items"]
+    partner_rows = [e for e in admin_before if e["entity"] == "proposal"]
+    assert partner_rows and all(
+        e["data"] == {"rfp_id": rfp["id"]} and e["actor_id"] is None and e["entity_id"] == ""
+        for e in partner_rows
+    ), partner_rows  # the admin learns neither the bidder nor the bid before the close
+
+    pass_deadline(rfp["id"])
+    events = api.client.get(f"{V1}/audit", headers=staff.headers).json()["items"]
+    opened = [e for e in events if e["entity_id"] == proposal["id"]]
+    assert any(e["action"] == "proposal.submitted" and e["data"].get("receipt") for e in opened)
+    assert not any(e["entity_id"] == draft["id"] for e in events)
+    sealed = [e for e in events if e["entity"] == "proposal" and e["entity_id"] == ""]
+    assert sealed and all(e["data"] == {"rfp_id": rfp["id"]} for e in sealed)
+    assert "word_count" not in str(sealed)
+
+
+def test_a_cancelled_rfps_results_tab_says_there_are_none(api: Api) -> None:
+    staff, rfp, _, _, _ = _sealed_world(api)
+    assert api.client.post(f"{V1}/rfps/{rfp['id']}/cancel", headers=staff.headers).is_success
+    pass_deadline(rfp["id"])
+    assert_problem(api.client.get(f"{V1}/rfps/{rfp['id']}/results", headers=staff.headers), 409)
+    Person(api.client).sign_in(staff.email).get(f"/manage/rfps/{rfp['id']}/results")
+
+
+def test_deleting_an_attachment_is_refused_by_role_before_any_lookup(api: Api) -> None:
+    staff, _, _, _, file_id = _sealed_world(api)
+    real = api.client.delete(f"{V1}/attachments/{file_id}", headers=staff.headers)
+    made_up = api.client.delete(f"{V1}/attachments/{'0' * 32}", headers=staff.headers)
+    assert assert_problem(real, 403)["detail"] == assert_problem(made_up, 403)["detail"]

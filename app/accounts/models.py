@@ -127,3 +127,6 @@ class LoginThrottle(SQLModel, table=True):
     window_started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_failure_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     blocked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The last correct sign-in from this source: a source the owner has used keeps working
+    # when the account-wide ceiling pauses everyone else.
+    last_success_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

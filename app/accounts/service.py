@@ -180,7 +180,8 @@ def request_password_reset(*, session: Session, email: str) -> None:
     ).first()
     if recent is not None:
         return  # one message a minute at most: nobody floods an owner's mailbox
-    _revoke_tokens(session, user_id=user.id, purpose=InvitationPurpose.password_reset)
+    # Earlier links stay valid until they expire or one of them is used (which ends them
+    # all): otherwise anyone could kill the owner's link by asking for another.
     token, digest = new_opaque_token()
     minutes = get_settings().password_reset_minutes
     session.add(

@@ -5,9 +5,10 @@ guessing from their own network never locks the owner out; an account-wide ceili
 the guesses an attacker with many addresses gets in a day. Unknown emails are throttled
 exactly like known ones, so the answers reveal nothing about who has an account."""
 
+import ipaddress
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, delete, select
@@ -23,6 +24,20 @@ from app.core.security import verify_password
 logger = logging.getLogger("app.accounts")
 
 SOURCE_MAX = 64
+# How long a source the owner signed in from stays trusted past the account-wide ceiling.
+TRUSTED_FOR = timedelta(days=90)
+
+
+def source_key(address: str) -> str:
+    """The source that failures count against: the address, or for IPv6 its /64 (one
+    subscriber's network, which hands out addresses by the billion)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:SOURCE_MAX]
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 @dataclass
@@ -94,13 +109,15 @@ def check(session: Session, attempt: Attempt, password: str, audit_success: bool
     settings = get_settings()
     now = utcnow()
     window = timedelta(hours=settings.login_window_hours)
+    attempt = replace(attempt, source=source_key(attempt.source))
     # The account-wide row first, always: it serializes every attempt on this email (across
     # workers), so parallel guesses cannot all pass the check before one is counted.
     account = _locked_row(session, attempt.email, ACCOUNT_WIDE, now)
     here = _locked_row(session, attempt.email, attempt.source, now)
     user = session.exec(select(User).where(User.email == attempt.email)).first()
 
-    if account.blocked_until is not None and account.blocked_until > now:
+    trusted = here.last_success_at is not None and now - here.last_success_at < TRUSTED_FOR
+    if account.blocked_until is not None and account.blocked_until > now and not trusted:
         _audit(session, attempt, user, "user.sign_in_failed", reason="account_locked")
         session.commit()
         raise _refusal(account.blocked_until, now, account_wide=True)
@@ -118,7 +135,9 @@ def check(session: Session, attempt: Attempt, password: str, audit_success: bool
 
     valid = verify_password(password, user.password_hash if user else None)
     if valid and user is not None and user.is_active:
-        session.delete(here)
+        here.failures, here.last_failure_at, here.blocked_until = 0, None, None
+        here.last_success_at = now
+        session.add(here)
         if audit_success:
             _audit(session, attempt, user, "user.signed_in")
         session.commit()
@@ -165,7 +184,8 @@ def _tell_owner_of_lock(user: User, until: datetime) -> None:
     body = (
         f"Hello {user.name},\n\n"
         "Someone has tried many wrong passwords for your Lead Partner Pipeline account, so "
-        f"signing in to it is paused until {until:%Y-%m-%d %H:%M} UTC, from every network.\n\n"
+        f"signing in to it is paused until {until:%Y-%m-%d %H:%M} UTC, from every network "
+        "you have not signed in from before.\n\n"
         "If it was not you, nobody has signed in: the attempts failed. You can choose a new "
         "password now, which also ends the pause:\n"
         f"{mail.link('/forgot-password')}\n"

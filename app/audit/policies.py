@@ -1,7 +1,7 @@
 """Who reads which audit events, and how much of a sealed bid's events.
 
-- the platform admin: every event; a partner's proposal event shows only its RFP and
-  organization until that RFP is closed or finalized (a cancelled RFP never opens);
+- the platform admin: every event; a partner's proposal event shows only its RFP (not the
+  organization, the partner user or the proposal) until it opens (`sealed_events`);
 - agency staff: their agency's events, plus the partner proposal events of their agency's
   RFPs once each is closed or finalized;
 - nobody else reads the trail.
@@ -24,8 +24,8 @@ from app.rfps.models import Rfp, RfpStatus
 from app.rfps.service import status_at
 
 OPENED = (RfpStatus.closed, RfpStatus.finalized)
-# What a sealed event still shows: that a proposal exists, not a word of what is in it.
-SEALED_FIELDS = ("rfp_id", "organization_id")
+# What a sealed event still shows: that the RFP has some activity, not who or what.
+SEALED_FIELDS = ("rfp_id",)
 
 
 def may_read_audit(user: User) -> bool:
@@ -52,25 +52,40 @@ def visible_events(session: Session, user: User) -> SelectOfScalar[AuditEvent]:
     return query.where(or_(own, col(AuditEvent.rfp_id).in_(sorted(opened))))
 
 
-def readable_data(session: Session, events: Sequence[AuditEvent]) -> list[dict[str, Any]]:
-    """Each event's data as callers may read it: sealed proposal events reduced."""
-    rfp_ids = {e.rfp_id for e in events if e.rfp_id is not None}
-    if not rfp_ids:
-        return [e.data for e in events]
-    opened = _opened_rfp_ids(session, col(Rfp.id).in_(rfp_ids))
-    proposal_ids = {e.entity_id for e in events if e.rfp_id in opened}
-    never_opened = set(
-        session.exec(
-            select(Proposal.id).where(
-                col(Proposal.id).in_(proposal_ids), Proposal.status == ProposalStatus.withdrawn
-            )
-        ).all()
-        if proposal_ids
-        else ()
+def sealed_events(session: Session, events: Sequence[AuditEvent]) -> set[str]:
+    """The ids of the partner proposal events among `events` that are still sealed.
+
+    A proposal event opens only when its RFP is closed or finalized, its proposal was
+    submitted and not withdrawn, and it happened by the proposal's last submission: the
+    working copy of a proposal that was never submitted, and edits after the last
+    submission, were never part of a bid."""
+    partner_events = [e for e in events if e.rfp_id is not None]
+    if not partner_events:
+        return set()
+    opened_rfps = _opened_rfp_ids(session, col(Rfp.id).in_({e.rfp_id for e in partner_events}))
+    candidates = {e.entity_id for e in partner_events if e.rfp_id in opened_rfps}
+    submitted_at = (
+        dict(
+            session.exec(
+                select(Proposal.id, Proposal.submitted_at).where(
+                    col(Proposal.id).in_(candidates),
+                    col(Proposal.latest_version) > 0,
+                    Proposal.status != ProposalStatus.withdrawn,
+                )
+            ).all()
+        )
+        if candidates
+        else {}
     )
-    return [
-        e.data
-        if e.rfp_id is None or (e.rfp_id in opened and e.entity_id not in never_opened)
-        else {k: e.data[k] for k in SEALED_FIELDS if k in e.data}
-        for e in events
-    ]
+    sealed = set()
+    for event in partner_events:
+        last = submitted_at.get(event.entity_id)
+        in_the_bid = last is not None and (event.at <= last or event.action == "proposal.submitted")
+        if event.rfp_id not in opened_rfps or not in_the_bid:
+            sealed.add(event.id)
+    return sealed
+
+
+def reduced(event: AuditEvent) -> dict[str, Any]:
+    """What a sealed event still shows: the RFP it concerns, nothing of the bid or bidder."""
+    return {k: event.data[k] for k in SEALED_FIELDS if k in event.data}

@@ -40,16 +40,17 @@ def list_audit_events(
     if entity_id:
         query = query.where(AuditEvent.entity_id == entity_id)
     rows, total = paginate(session, query, page)
+    sealed = policies.sealed_events(session, rows)
     items = [
         AuditEventRead(
             seq=r.seq,
             at=r.at,
-            actor_id=r.actor_id,
+            actor_id=None if r.id in sealed else r.actor_id,
             action=r.action,
             entity=r.entity,
-            entity_id=r.entity_id,
-            data=data,
+            entity_id="" if r.id in sealed else r.entity_id,
+            data=policies.reduced(r) if r.id in sealed else r.data,
         )
-        for r, data in zip(rows, policies.readable_data(session, rows), strict=True)
+        for r in rows
     ]
     return Page(items=items, total=total)

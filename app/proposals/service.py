@@ -401,6 +401,7 @@ def _forget_blob(session: Session, sha256: str, storage_key: str) -> None:
 
 
 def delete_attachment(*, session: Session, actor: User, attachment_id: str) -> None:
+    _partners_only(actor)  # before the lookup: a 403 must not depend on the id existing
     attachment = session.get(Attachment, attachment_id)
     if attachment is None or attachment.removed_at is not None:
         raise NotFound("Attachment")

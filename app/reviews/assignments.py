@@ -7,6 +7,7 @@ from sqlmodel import Session, col, select
 from app.accounts.models import Organization, User
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.proposals import policies as proposal_policies
 from app.proposals.models import Proposal
 from app.reviews import policies
 from app.reviews.models import (
@@ -268,6 +269,10 @@ def own_assignment(
     rfp = session.get(Rfp, assignment.rfp_id)
     proposal = session.get(Proposal, assignment.proposal_id)
     assert rfp is not None and proposal is not None
+    # The sealing rule decides too: an assignment row (even one written straight into the
+    # database) opens nothing before the close, nor a proposal withdrawn before it.
+    if not proposal_policies.may_read_submitted(session, actor, proposal, rfp):
+        raise NotFound("Assignment")
     return assignment, rfp, proposal
 
 

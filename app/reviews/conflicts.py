@@ -98,8 +98,8 @@ def list_conflicts(*, session: Session, actor: User, rfp_id: str) -> list[Confli
     """The whole history: staff see every declaration and withdrawal, a reviewer their own."""
     if policies.may_review_at_all(actor):
         rfp = panel_rfp(session=session, actor=actor, rfp_id=rfp_id)
-        query = select(ConflictEvent).where(
-            ConflictEvent.rfp_id == rfp.id, ConflictEvent.reviewer_id == actor.id
+        query = policies.conflicts_seen_by_reviewer(
+            rfp.id, actor, proposal_policies.bids_opened(rfp)
         )
     else:
         rfp = rfp_service.get_managed(session=session, user=actor, rfp_id=rfp_id)
@@ -126,12 +126,8 @@ def conflict_candidates(*, session: Session, actor: User, rfp_id: str) -> list[t
                 )
             )
         )
-    declared = session.exec(
-        select(ConflictEvent.organization_id).where(
-            ConflictEvent.rfp_id == rfp.id, ConflictEvent.reviewer_id == actor.id
-        )
-    )
-    ids = set(assigned) | set(declared)
+    seen = policies.conflicts_seen_by_reviewer(rfp.id, actor, proposal_policies.bids_opened(rfp))
+    ids = set(assigned) | {event.organization_id for event in session.exec(seen)}
     return [
         (organization.id, organization.name)
         for organization in session.exec(

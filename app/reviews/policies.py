@@ -4,6 +4,7 @@ conflicts are withdrawn only by whoever declared them."""
 from collections.abc import Iterable
 
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.accounts.models import Role, User
 from app.accounts.policies import is_reviewer, is_staff
@@ -92,6 +93,19 @@ def active_conflicts(session: Session, rfp_id: str) -> set[tuple[str, str]]:
 
 def is_conflicted(session: Session, reviewer_id: str, rfp_id: str, organization_id: str) -> bool:
     return (reviewer_id, organization_id) in active_conflicts(session, rfp_id)
+
+
+def conflicts_seen_by_reviewer(
+    rfp_id: str, reviewer: User, bids_opened: bool
+) -> SelectOfScalar[ConflictEvent]:
+    """A reviewer's own conflict history. What staff recorded for them shows only once the
+    bids are open: before the close it would tell them who applied."""
+    query = select(ConflictEvent).where(
+        ConflictEvent.rfp_id == rfp_id, ConflictEvent.reviewer_id == reviewer.id
+    )
+    if not bids_opened:
+        query = query.where(ConflictEvent.recorded_by_role == Role.reviewer)
+    return query
 
 
 def may_withdraw_conflict(actor: User, standing_sides: set[str]) -> bool:

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from app.accounts.models import User
 from app.core.errors import ProblemError, Unprocessable
 from app.deps import SessionClosingRoute, SessionDep
+from app.proposals import policies as proposal_policies
 from app.proposals import service as proposal_service
 from app.reviews import assignments as assignment_service
 from app.reviews import conflicts as conflict_service
@@ -20,7 +21,7 @@ from app.reviews import results as result_service
 from app.reviews.schemas import ConflictCreate, ConsensusWrite, ReviewerInvite
 from app.rfps import policies as rfp_policies
 from app.rfps import service as rfp_service
-from app.rfps.models import Rfp, RfpStatus
+from app.rfps.models import Rfp
 from app.rfps.schemas import AddendumCreate, RfpCreate, RfpUpdate
 from app.rfps.templates import all_templates
 from app.web.pages import (
@@ -454,7 +455,7 @@ def _results_tab(
     status: int = 200,
 ) -> HTMLResponse:
     context: dict[str, Any] = {"results": None, "decisions": [], "errors": {}}
-    if rfp_service.effective_status(rfp) not in (RfpStatus.draft, RfpStatus.published):
+    if proposal_policies.bids_opened(rfp):  # never for a cancelled RFP: its bids stay sealed
         context["results"] = result_service.results(session=session, actor=user, rfp_id=rfp.id)
         if rfp.finalized_at is not None:
             context["decisions"] = finalization_service.decisions(

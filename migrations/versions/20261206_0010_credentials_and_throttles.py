@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("window_started_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_failure_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("blocked_until", app.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_success_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("email", "source", name=op.f("pk_login_throttles")),
     )
 
