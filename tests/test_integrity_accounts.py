@@ -27,8 +27,10 @@ from tests.support import (
     Actor,
     Api,
     assert_problem,
+    pass_deadline,
     published_rfp,
     start_server,
+    submitted_proposal,
     unique,
 )
 from tests.web_support import Person
@@ -135,6 +137,9 @@ def test_staff_of_another_agency_get_no_token_for_an_active_reviewer(api: Api) -
         "user_id": victim.id,
         "invite_token": None,
         "existing_account": True,
+        # Y's staff were handed the token that set this password: X's panel counts the
+        # account once its owner proves the mailbox.
+        "awaiting_email_proof": True,
     }
     # Nothing X holds sets a password: the victim's own still works, X's guesses do not,
     # and the victim's live token was not revoked by the invitation.
@@ -143,11 +148,75 @@ def test_staff_of_another_agency_get_no_token_for_an_active_reviewer(api: Api) -
     assert sign_in(api.client, victim.email, "staff-x-chosen-password").status_code == 401
     with get_engine().connect() as conn:
         tokens = conn.execute(
-            text("SELECT count(*) FROM invitations WHERE user_id = :u"), {"u": victim.id}
-        ).scalar_one()
-    assert tokens == 1  # the one the victim accepted from their own agency
+            text("SELECT purpose FROM invitations WHERE user_id = :u ORDER BY created_at"),
+            {"u": victim.id},
+        ).scalars()
+        # The one the victim accepted from their own agency, and the proof link mailed to
+        # the victim alone (X's staff never see it).
+        assert list(tokens) == ["reviewer", "password_reset"]
     # The owner hears about the new panel.
     assert any("review panel" in m["Subject"] for m in messages_to(victim.email))
+
+
+def test_staff_cannot_take_over_another_agencys_future_reviewer(api: Api) -> None:
+    """Staff of X invite the address of an expert that Y will use, accept the invitation
+    themselves and so hold the account's password. When Y later invites that expert, the
+    account does not count on Y's panel until the mailbox's owner uses the link mailed to
+    them, and using it ends X's sessions."""
+    staff_x = api.staff(state="MD")
+    rfp_x = published_rfp(api, staff_x)
+    expert = f"{unique('expert')}@university.example"
+    planted = invite(api, staff_x, rfp_x["id"], expert)
+    assert accept(api, planted.json()["invite_token"]).status_code == 200
+    squatter = bearer(sign_in(api.client, expert))  # X's staff, signed in as the expert
+
+    staff_y = api.staff(state="VA")
+    rfp_y = published_rfp(api, staff_y, reviewers_per_proposal=1)
+    partner = api.partner()
+    proposal = submitted_proposal(api, partner, rfp_y)
+    joined = invite(api, staff_y, rfp_y["id"], expert)
+    assert joined.status_code == 201 and joined.json()["awaiting_email_proof"] is True
+    panel = api.client.get(f"{V1}/rfps/{rfp_y['id']}/reviewers", headers=staff_y.headers).json()
+    assert [m["awaiting_email_proof"] for m in panel["items"]] == [True]
+
+    # The squatter is not on Y's panel: no attestation, no conflicts list, no assignment.
+    attest = api.client.post(
+        f"{V1}/rfps/{rfp_y['id']}/attestation",
+        json={"no_conflict": True, "confidentiality": True},
+        headers=squatter,
+    )
+    assert_problem(attest, 404)
+    pass_deadline(rfp_y["id"])
+    assert_problem(
+        api.client.post(f"{V1}/rfps/{rfp_y['id']}/assignments/auto", headers=staff_y.headers), 409
+    )
+    by_hand = api.client.post(
+        f"{V1}/rfps/{rfp_y['id']}/assignments",
+        json={"proposal_id": proposal["id"], "reviewer_id": joined.json()["user_id"]},
+        headers=staff_y.headers,
+    )
+    assert_problem(by_hand, 422)
+    assert_problem(api.client.get(f"{V1}/proposals/{proposal['id']}", headers=squatter), 404)
+
+    # The real owner uses the link in their mailbox: a new password, X's session ends, and
+    # the account now counts on Y's panel.
+    token = reset_link(expert).split("token=", 1)[1]
+    confirmed = api.client.post(
+        f"{V1}/auth/password-reset/confirm", json={"token": token, "new_password": NEW_PASSWORD}
+    )
+    assert confirmed.status_code == 204, confirmed.text
+    assert api.client.get(f"{V1}/me", headers=squatter).status_code == 401
+    owner = bearer(sign_in(api.client, expert, NEW_PASSWORD))
+    attested = api.client.post(
+        f"{V1}/rfps/{rfp_y['id']}/attestation",
+        json={"no_conflict": True, "confidentiality": True},
+        headers=owner,
+    )
+    assert attested.status_code == 201, attested.text
+    [item] = api.client.post(
+        f"{V1}/rfps/{rfp_y['id']}/assignments/auto", headers=staff_y.headers
+    ).json()["items"]
+    assert item["reviewer_id"] == joined.json()["user_id"]
 
 
 def test_an_unaccepted_invitation_of_another_agency_is_not_joined(api: Api) -> None:

@@ -80,6 +80,11 @@ class User(SQLModel, table=True):
     # Raised by every password change or reset; tokens and web sessions carry the value they
     # were issued under, so a change revokes all of them at once.
     credentials_version: int = 0
+    # When the owner last proved they read this email (they used a link mailed to it).
+    email_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The agency whose staff were handed the token that set the first password: until the
+    # email is proved, only that agency's panels count the account.
+    credentials_agency_id: str | None = Field(default=None, max_length=32)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -81,3 +81,14 @@ def invitation_may_reach(existing: User, invited_role: str) -> bool:
     same role (a reviewer invited to another panel); staff, partners and administrators
     are never reached by an invitation."""
     return existing.role == invited_role
+
+
+def must_prove_email_to_join(user: User, actor: User) -> bool:
+    """Does this existing account need its owner to prove the mailbox before the actor's
+    agency's panel counts it? Yes when its password was set with a token staff of another
+    agency held (they could have set it themselves) and the owner never used a mailed link."""
+    return user.email_verified_at is None and user.credentials_agency_id != actor.agency_id
+
+
+def membership_counts(user: User, needs_verified_email: bool) -> bool:
+    return not needs_verified_email or user.email_verified_at is not None

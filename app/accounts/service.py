@@ -163,6 +163,38 @@ def change_password(
     return _commit_new_password(session, user, new_password, "user.password_changed")
 
 
+def send_email_proof(*, session: Session, user: User, subject: str, reason: str) -> None:
+    """Mail the owner a link that sets a new password and with it proves the mailbox (a
+    password-reset link); `reason` says why they get it. Commits."""
+    token = _new_reset_token(session, user)
+    session.commit()
+    minutes = get_settings().password_reset_minutes
+    notify(
+        user=user,
+        subject=subject,
+        body=(
+            f"Hello {user.name},\n\n{reason}\n\nTo confirm that this email address is yours, "
+            f"choose a new password within {minutes} minutes at:\n"
+            f"{mail.link('/reset-password?token=' + token)}\n\n"
+            "The link works once. If you do not recognise this, ignore the message.\n"
+        ),
+    )
+
+
+def _new_reset_token(session: Session, user: User) -> str:
+    token, digest = new_opaque_token()
+    session.add(
+        Invitation(
+            user_id=user.id,
+            token_digest=digest,
+            purpose=InvitationPurpose.password_reset,
+            created_by=None,
+            expires_at=utcnow() + timedelta(minutes=get_settings().password_reset_minutes),
+        )
+    )
+    return token
+
+
 def request_password_reset(*, session: Session, email: str) -> None:
     """Write a reset link to the account's owner, if there is an active account with this
     email; nothing otherwise. The caller answers the same either way."""
@@ -182,17 +214,8 @@ def request_password_reset(*, session: Session, email: str) -> None:
         return  # one message a minute at most: nobody floods an owner's mailbox
     # Earlier links stay valid until they expire or one of them is used (which ends them
     # all): otherwise anyone could kill the owner's link by asking for another.
-    token, digest = new_opaque_token()
+    token = _new_reset_token(session, user)
     minutes = get_settings().password_reset_minutes
-    session.add(
-        Invitation(
-            user_id=user.id,
-            token_digest=digest,
-            purpose=InvitationPurpose.password_reset,
-            created_by=None,
-            expires_at=now + timedelta(minutes=minutes),
-        )
-    )
     audit.record(
         session=session,
         actor_id=None,
@@ -246,6 +269,8 @@ def confirm_password_reset(*, session: Session, token: str, new_password: str) -
     check_password_policy(new_password, user.email, ("body", "new_password"))
     invitation.used_at = utcnow()
     session.add(invitation)
+    # The link was mailed to this address: whoever used it reads that mailbox.
+    user.email_verified_at = user.email_verified_at or utcnow()
     return _commit_new_password(session, user, new_password, "user.password_reset")
 
 
@@ -504,6 +529,9 @@ def accept_invitation(*, session: Session, token: str, password: str) -> User:
     check_password_policy(password, user.email)
     invitation.used_at = utcnow()
     session.add(invitation)
+    # Staff were handed this token, so it proves nothing about the mailbox: remember whose.
+    inviter = session.get(User, invitation.created_by) if invitation.created_by else None
+    user.credentials_agency_id = inviter.agency_id if inviter else None
     # Accepting one invitation revokes every other live token of the account.
     _set_password(session, user, password)
     audit.record(

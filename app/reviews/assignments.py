@@ -4,6 +4,7 @@ assignment, removed or reopened by staff."""
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.accounts import policies as accounts_policies
 from app.accounts.models import Organization, User
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -42,13 +43,14 @@ def active_assignments(session: Session, rfp: Rfp) -> list[Assignment]:
 
 
 def _panel_ids(session: Session, rfp: Rfp) -> list[str]:
-    return list(
-        session.exec(
-            select(PanelMember.user_id)
-            .where(PanelMember.rfp_id == rfp.id)
-            .order_by(col(PanelMember.created_at))
-        )
+    """The reviewers the panel counts (not those still to prove their email)."""
+    rows = session.exec(
+        select(User, PanelMember.needs_verified_email)
+        .join(PanelMember, col(PanelMember.user_id) == col(User.id))
+        .where(PanelMember.rfp_id == rfp.id)
+        .order_by(col(PanelMember.created_at))
     )
+    return [user.id for user, needs in rows if accounts_policies.membership_counts(user, needs)]
 
 
 def _place(

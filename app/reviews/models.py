@@ -22,6 +22,9 @@ class PanelMember(SQLModel, table=True):
     user_id: str = Field(foreign_key="users.id", max_length=32, index=True)
     invited_by: str = Field(max_length=32)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The account's password was set with a token another agency's staff held: it counts
+    # on this panel once its owner proves the mailbox (`accounts.policies`).
+    needs_verified_email: bool = False
 
 
 class Attestation(SQLModel, table=True):

@@ -1,6 +1,8 @@
 """Review panels: inviting reviewers, listing a panel, and the attestation each reviewer
 makes before any assignment opens."""
 
+from typing import NamedTuple
+
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -22,9 +24,13 @@ from app.rfps import service as rfp_service
 from app.rfps.models import Rfp, RfpStatus
 
 
-def invite_reviewer(
-    *, session: Session, actor: User, rfp_id: str, data: ReviewerInvite
-) -> tuple[User, str | None]:
+class Invited(NamedTuple):
+    reviewer: User
+    token: str | None  # None for an existing account
+    awaiting_email_proof: bool  # counted on the panel once its owner proves the mailbox
+
+
+def invite_reviewer(*, session: Session, actor: User, rfp_id: str, data: ReviewerInvite) -> Invited:
     """Add a reviewer to the panel: a new account and its invitation token, or, for an
     email that already has a reviewer account, the membership alone (token None) and a
     message to its owner; never a way to set someone else's password."""
@@ -40,8 +46,19 @@ def invite_reviewer(
         purpose="reviewer",
         context={"rfp_id": rfp.id},
     )
-    if not policies.is_panel_member(session, user, rfp.id):
-        session.add(PanelMember(rfp_id=rfp.id, user_id=user.id, invited_by=actor.id))
+    must_prove = token is None and accounts_policies.must_prove_email_to_join(user, actor)
+    membership = session.exec(
+        select(PanelMember).where(PanelMember.rfp_id == rfp.id, PanelMember.user_id == user.id)
+    ).first()
+    if membership is None:
+        session.add(
+            PanelMember(
+                rfp_id=rfp.id,
+                user_id=user.id,
+                invited_by=actor.id,
+                needs_verified_email=must_prove,
+            )
+        )
     record(
         session,
         actor,
@@ -51,9 +68,21 @@ def invite_reviewer(
         user.id,
         email=user.email,
         existing_account=token is None,
+        awaiting_email_proof=must_prove,
     )
     session.commit()
-    if token is None:
+    if must_prove:
+        # Someone else's staff held the token that set this account's password, so whoever
+        # uses it now may not be the person this email belongs to: the panel counts it
+        # once the mailbox's owner sets a new password through the mailed link (which also
+        # ends every session of anyone else).
+        accounts_service.send_email_proof(
+            session=session,
+            user=user,
+            subject=f"Confirm your email to join the review panel of {rfp.title}",
+            reason=f'You have been invited to the review panel of "{rfp.title}".',
+        )
+    elif token is None:
         accounts_service.notify(
             user=user,
             subject=f"You are on the review panel of {rfp.title}",
@@ -63,30 +92,47 @@ def invite_reviewer(
                 f"{accounts_service.page_link('/sign-in')}\n"
             ),
         )
-    return user, token
+    return Invited(user, token, must_prove)
 
 
-def list_panel(*, session: Session, actor: User, rfp_id: str) -> list[tuple[User, bool]]:
+class Seat(NamedTuple):
+    reviewer: User
+    attested: bool
+    awaiting_email_proof: bool
+
+
+def list_panel(*, session: Session, actor: User, rfp_id: str) -> list[Seat]:
     rfp = rfp_service.get_managed(session=session, user=actor, rfp_id=rfp_id)
     rows = session.exec(
-        select(User)
+        select(User, PanelMember.needs_verified_email)
         .join(PanelMember, col(PanelMember.user_id) == col(User.id))
         .where(PanelMember.rfp_id == rfp.id)
     ).all()
-    return [(user, policies.has_attested(session, user, rfp.id)) for user in rows]
+    return [
+        Seat(
+            user,
+            policies.has_attested(session, user, rfp.id),
+            not accounts_policies.membership_counts(user, needs),
+        )
+        for user, needs in rows
+    ]
 
 
 def my_panels(*, session: Session, actor: User) -> list[tuple[Rfp, bool]]:
     """The RFPs whose panel the reviewer sits on, and whether they have attested."""
     if not policies.may_review_at_all(actor):
         return []
-    rfps = session.exec(
-        select(Rfp)
+    rows = session.exec(
+        select(Rfp, PanelMember.needs_verified_email)
         .join(PanelMember, col(PanelMember.rfp_id) == col(Rfp.id))
         .where(PanelMember.user_id == actor.id)
         .order_by(col(Rfp.submission_deadline).desc())
     ).all()
-    return [(rfp, policies.has_attested(session, actor, rfp.id)) for rfp in rfps]
+    return [
+        (rfp, policies.has_attested(session, actor, rfp.id))
+        for rfp, needs in rows
+        if accounts_policies.membership_counts(actor, needs)
+    ]
 
 
 def attest(*, session: Session, actor: User, rfp_id: str, data: AttestationCreate) -> Attestation:

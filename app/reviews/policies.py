@@ -7,7 +7,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.accounts.models import Role, User
-from app.accounts.policies import is_reviewer, is_staff
+from app.accounts.policies import is_reviewer, is_staff, membership_counts
 from app.proposals.models import Proposal
 from app.reviews.models import Assignment, Attestation, ConflictEvent, PanelMember
 
@@ -32,16 +32,16 @@ def may_record_conflicts(user: User | None) -> bool:
 
 
 def is_panel_member(session: Session, user: User, rfp_id: str) -> bool:
+    """On the panel, and counted there: an account whose owner still has to prove the
+    mailbox (`accounts.policies.must_prove_email_to_join`) is not, until they do."""
     if not is_reviewer(user):
         return False
-    return (
-        session.exec(
-            select(PanelMember.id).where(
-                PanelMember.rfp_id == rfp_id, PanelMember.user_id == user.id
-            )
-        ).first()
-        is not None
-    )
+    needs = session.exec(
+        select(PanelMember.needs_verified_email).where(
+            PanelMember.rfp_id == rfp_id, PanelMember.user_id == user.id
+        )
+    ).first()
+    return needs is not None and membership_counts(user, needs)
 
 
 def has_attested(session: Session, user: User, rfp_id: str) -> bool:

@@ -49,10 +49,15 @@ def _rows(assignments: list[Assignment]) -> Page[AssignmentRow]:
 def invite_reviewer(
     session: SessionDep, user: CurrentUser, rfp_id: str, body: ReviewerInvite
 ) -> ReviewerInvited:
-    reviewer, token = panel_service.invite_reviewer(
+    reviewer, token, awaiting = panel_service.invite_reviewer(
         session=session, actor=user, rfp_id=rfp_id, data=body
     )
-    return ReviewerInvited(user_id=reviewer.id, invite_token=token, existing_account=token is None)
+    return ReviewerInvited(
+        user_id=reviewer.id,
+        invite_token=token,
+        existing_account=token is None,
+        awaiting_email_proof=awaiting,
+    )
 
 
 @router.get("/rfps/{rfp_id}/reviewers", response_model=Page[PanelMemberRead])
@@ -65,8 +70,9 @@ def list_reviewers(session: SessionDep, user: CurrentUser, rfp_id: str) -> Page[
             name=u.name,
             attested=attested,
             active=u.password_hash is not None,
+            awaiting_email_proof=awaiting,
         )
-        for u, attested in members
+        for u, attested, awaiting in members
     ]
     return Page(items=items, total=len(items))
 

@@ -21,6 +21,9 @@ class ReviewerInvited(BaseModel):
     # its password stays its owner's.
     invite_token: str | None
     existing_account: bool = False
+    # The account's password was set with a token another agency's staff held: it counts
+    # on this panel once its owner proves the mailbox through the link mailed to them.
+    awaiting_email_proof: bool = False
 
 
 class PanelMemberRead(BaseModel):
@@ -29,6 +32,7 @@ class PanelMemberRead(BaseModel):
     name: str
     attested: bool
     active: bool  # has set a password
+    awaiting_email_proof: bool = False  # not counted on the panel until they prove it
 
 
 class AttestationCreate(BaseModel):

@@ -326,7 +326,7 @@ def _panel_tab(
     assignments, board = assignment_service.assignment_board(
         session=session, actor=user, rfp_id=rfp.id
     )
-    names = {u.id: u.name for u, _ in panel}
+    names = {seat.reviewer.id: seat.reviewer.name for seat in panel}
     organizations = dict(board.values())
     return _tab(
         request,
@@ -363,7 +363,7 @@ def invite_reviewer(
     values = {"email": text(form, "email"), "name": text(form, "name")}
     try:
         data = validated(ReviewerInvite, values)
-        reviewer, token = panel_service.invite_reviewer(
+        reviewer, token, awaiting = panel_service.invite_reviewer(
             session=session, actor=user, rfp_id=rfp_id, data=data
         )
     except ProblemError as exc:
@@ -378,7 +378,13 @@ def invite_reviewer(
         )
     if token is None:
         # An existing account joins the panel as it is: there is no link to hand on.
-        return _panel_tab(request, session, user, rfp, {"invited": reviewer, "existing": True})
+        return _panel_tab(
+            request,
+            session,
+            user,
+            rfp,
+            {"invited": reviewer, "existing": True, "awaiting_email_proof": awaiting},
+        )
     link = str(request.url_for("accept_invite_form")) + f"?token={token}"
     # The link is shown once, here, to pass on to the reviewer; only its digest is stored.
     return _panel_tab(request, session, user, rfp, {"invited": reviewer, "invite_link": link})
