@@ -222,9 +222,10 @@ def sniff_type(path: Path) -> str | None:
             with zipfile.ZipFile(path) as archive:
                 _refuse_zip_bomb(archive.infolist(), path.stat().st_size)
                 names = set(archive.namelist())
-        except (zipfile.BadZipFile, NotImplementedError, ValueError, EOFError, OSError):
-            # A damaged or exotic archive (an unsupported version or compression method,
-            # a truncated directory) is not an Office file we accept: 415, never a 500.
+        except (zipfile.BadZipFile, RuntimeError, ValueError, EOFError, OSError):
+            # A damaged or exotic archive (an unsupported zip version or compression method,
+            # which zipfile reports as a RuntimeError subclass, or a truncated directory) is
+            # not an Office file we accept: 415, never a 500.
             return None
         if "[Content_Types].xml" in names:
             if "word/document.xml" in names:
