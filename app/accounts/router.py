@@ -4,7 +4,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response, stat
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlmodel import Session
 
-from app.accounts import policies, service
+from app.accounts import credentials, policies, service
 from app.accounts.models import Organization
 from app.accounts.schemas import (
     AcceptInvite,
@@ -49,7 +49,7 @@ router = APIRouter(route_class=SessionClosingRoute, prefix="/api/v1")
 def login(
     request: Request, session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]
 ) -> Token:
-    user = service.authenticate(
+    user = credentials.authenticate(
         session=session,
         email=form.username,
         password=form.password,
@@ -69,7 +69,7 @@ def login(
 def change_password(
     request: Request, session: SessionDep, user: CurrentUser, body: PasswordChange
 ) -> Response:
-    service.change_password(
+    credentials.change_password(
         session=session,
         actor=user,
         current_password=body.current_password,
@@ -81,7 +81,7 @@ def change_password(
 
 def _send_reset(email: str) -> None:
     with Session(get_engine(), expire_on_commit=False) as session:
-        service.request_password_reset(session=session, email=email)
+        credentials.request_password_reset(session=session, email=email)
 
 
 @router.post(
@@ -106,7 +106,7 @@ def request_password_reset(body: PasswordResetRequest, tasks: BackgroundTasks) -
     responses={404: {"description": "Unknown, used or expired link"}},
 )
 def confirm_password_reset(session: SessionDep, body: PasswordResetConfirm) -> Response:
-    service.confirm_password_reset(
+    credentials.confirm_password_reset(
         session=session, token=body.token, new_password=body.new_password
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

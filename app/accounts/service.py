@@ -1,13 +1,14 @@
-"""Accounts: agencies, staff, organizations and their partner users, sign-in, invitations."""
+"""Accounts: agencies, staff, organizations and their partner users, invitations (sign-in
+and passwords: `credentials`)."""
 
 import logging
-from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, select
 
-from app.accounts import mail, policies, throttle
+from app.accounts import credentials, policies
+from app.accounts.credentials import normalize_email
 from app.accounts.models import (
     Agency,
     AgencyKind,
@@ -21,20 +22,13 @@ from app.accounts.schemas import AgencyCreate, OrganizationProfile, Organization
 from app.audit import service as audit
 from app.core.config import get_settings
 from app.core.db import utcnow
-from app.core.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
+from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.security import (
     hash_password,
     new_opaque_token,
-    password_problem,
-    token_digest,
 )
-from app.web.models import WebSession
 
 logger = logging.getLogger("app.accounts")
-
-
-def normalize_email(email: str) -> str:
-    return email.strip().lower()
 
 
 def _email_taken(session: Session, email: str) -> bool:
@@ -48,243 +42,6 @@ def _commit_unique(session: Session, what: str) -> None:
     except IntegrityError as exc:
         session.rollback()
         raise Conflict(f"{what} already exists.", slug="duplicate") from exc
-
-
-# --- sign-in -------------------------------------------------------------------------------
-
-
-def authenticate(
-    *, session: Session, email: str, password: str, source: str, channel: str = "api"
-) -> User:
-    """Check a password from this source address, throttled per account and source (known
-    emails or not, alike) and audited, failures included (never the password)."""
-    attempt = throttle.Attempt(
-        email=normalize_email(email)[:254], source=source[: throttle.SOURCE_MAX], channel=channel
-    )
-    return throttle.check(session, attempt, password)
-
-
-def record_sign_out(*, session: Session, user: User) -> None:
-    """Audit a web sign-out, in the caller's transaction (the session row's deletion)."""
-    audit.record(
-        session=session,
-        actor_id=user.id,
-        action="user.signed_out",
-        entity="user",
-        entity_id=user.id,
-        agency_id=user.agency_id,
-        data={"channel": "web"},
-    )
-
-
-# --- passwords -----------------------------------------------------------------------------
-
-
-def check_password_policy(
-    password: str, email: str | None, loc: Sequence[str] = ("body", "password")
-) -> None:
-    problem = password_problem(password, email)
-    if problem is not None:
-        raise Unprocessable.at(list(loc), problem)
-
-
-def _set_password(session: Session, user: User, password: str) -> None:
-    """A new password, and with it the end of every token and web session issued before;
-    no commit (the caller's transaction holds the rest of the change)."""
-    user.password_hash = hash_password(password)
-    user.credentials_version += 1
-    session.add(user)
-    session.execute(delete(WebSession).where(col(WebSession.user_id) == user.id))
-    # No link sent before this change still sets a password.
-    _revoke_tokens(session, user_id=user.id)
-    throttle.clear(session, user.email)
-
-
-def _commit_new_password(session: Session, user: User, password: str, action: str) -> User:
-    _set_password(session, user, password)
-    audit.record(
-        session=session,
-        actor_id=user.id,
-        action=action,
-        entity="user",
-        entity_id=user.id,
-        agency_id=user.agency_id,
-    )
-    session.commit()
-    return user
-
-
-def _revoke_tokens(
-    session: Session, *, user_id: str, purpose: str | None = None, panel: str | None = None
-) -> None:
-    """Mark the account's live tokens revoked: all of them, or those of one purpose (and,
-    for invitations, one panel); no commit."""
-    now = utcnow()
-    live = session.exec(
-        select(Invitation).where(
-            Invitation.user_id == user_id,
-            col(Invitation.used_at).is_(None),
-            col(Invitation.revoked_at).is_(None),
-        )
-    )
-    for invitation in live:  # an account has a handful; the panel lives in the JSON context
-        if purpose is not None and invitation.purpose != purpose:
-            continue
-        if panel is not None and invitation.context.get("rfp_id") != panel:
-            continue
-        invitation.revoked_at = now
-        session.add(invitation)
-
-
-def change_password(
-    *, session: Session, actor: User, current_password: str, new_password: str, source: str
-) -> User:
-    """Self-service change with the current password; the current password is checked
-    through the sign-in throttle, so a stolen token cannot be used to guess it."""
-    user = session.get(User, actor.id)
-    if user is None:
-        raise NotFound("Account")
-    try:
-        throttle.check(
-            session,
-            throttle.Attempt(
-                email=user.email, source=source[: throttle.SOURCE_MAX], channel="password_change"
-            ),
-            current_password,
-            audit_success=False,
-        )
-    except Unauthorized as exc:
-        raise Unprocessable.at(
-            ["body", "current_password"], "The current password is not correct."
-        ) from exc
-    user = session.get(User, actor.id)
-    assert user is not None
-    check_password_policy(new_password, user.email, ("body", "new_password"))
-    return _commit_new_password(session, user, new_password, "user.password_changed")
-
-
-def send_email_proof(*, session: Session, user: User, subject: str, reason: str) -> None:
-    """Mail the owner a link that sets a new password and with it proves the mailbox (a
-    password-reset link); `reason` says why they get it. Commits."""
-    token = _new_reset_token(session, user)
-    session.commit()
-    minutes = get_settings().password_reset_minutes
-    notify(
-        user=user,
-        subject=subject,
-        body=(
-            f"Hello {user.name},\n\n{reason}\n\nTo confirm that this email address is yours, "
-            f"choose a new password within {minutes} minutes at:\n"
-            f"{mail.link('/reset-password?token=' + token)}\n\n"
-            "The link works once. If you do not recognise this, ignore the message.\n"
-        ),
-    )
-
-
-def _new_reset_token(session: Session, user: User) -> str:
-    token, digest = new_opaque_token()
-    session.add(
-        Invitation(
-            user_id=user.id,
-            token_digest=digest,
-            purpose=InvitationPurpose.password_reset,
-            created_by=None,
-            expires_at=utcnow() + timedelta(minutes=get_settings().password_reset_minutes),
-        )
-    )
-    return token
-
-
-def request_password_reset(*, session: Session, email: str) -> None:
-    """Write a reset link to the account's owner, if there is an active account with this
-    email; nothing otherwise. The caller answers the same either way."""
-    email = normalize_email(email)
-    user = session.exec(select(User).where(User.email == email)).first()
-    if user is None or not user.is_active:
-        return
-    now = utcnow()
-    recent = session.exec(
-        select(Invitation.id).where(
-            Invitation.user_id == user.id,
-            Invitation.purpose == InvitationPurpose.password_reset,
-            col(Invitation.created_at) > now - RESET_INTERVAL,
-        )
-    ).first()
-    if recent is not None:
-        return  # one message a minute at most: nobody floods an owner's mailbox
-    # Earlier links stay valid until they expire or one of them is used (which ends them
-    # all): otherwise anyone could kill the owner's link by asking for another.
-    token = _new_reset_token(session, user)
-    minutes = get_settings().password_reset_minutes
-    audit.record(
-        session=session,
-        actor_id=None,
-        action="user.password_reset_requested",
-        entity="user",
-        entity_id=user.id,
-        agency_id=user.agency_id,
-    )
-    session.commit()
-    body = (
-        f"Hello {user.name},\n\n"
-        "Someone asked to set a new password for your Lead Partner Pipeline account. "
-        f"To choose one, open this link within {minutes} minutes:\n"
-        f"{mail.link('/reset-password?token=' + token)}\n\n"
-        "The link works once. If you did not ask for it, ignore this message: your password "
-        "stays as it is.\n"
-    )
-    try:
-        mail.write(to=user.email, subject="Set a new password", body=body)
-    except OSError:
-        logger.exception("could not write the password-reset message for user %s", user.id)
-
-
-RESET_INTERVAL = timedelta(minutes=1)
-
-
-def _live_token(session: Session, token: str) -> Invitation | None:
-    invitation = session.exec(
-        select(Invitation).where(Invitation.token_digest == token_digest(token)).with_for_update()
-    ).first()
-    if (
-        invitation is None
-        or invitation.used_at is not None
-        or invitation.revoked_at is not None
-        or invitation.expires_at <= utcnow()
-    ):
-        return None
-    return invitation
-
-
-def confirm_password_reset(*, session: Session, token: str, new_password: str) -> User:
-    invitation = _live_token(session, token)
-    user = session.get(User, invitation.user_id) if invitation is not None else None
-    if (
-        invitation is None
-        or invitation.purpose != InvitationPurpose.password_reset
-        or user is None
-        or not user.is_active
-    ):
-        raise NotFound("Password reset link (it may have been used or have expired)")
-    check_password_policy(new_password, user.email, ("body", "new_password"))
-    invitation.used_at = utcnow()
-    session.add(invitation)
-    # The link was mailed to this address: whoever used it reads that mailbox.
-    user.email_verified_at = user.email_verified_at or utcnow()
-    return _commit_new_password(session, user, new_password, "user.password_reset")
-
-
-def page_link(path: str) -> str:
-    return mail.link(path)
-
-
-def notify(*, user: User, subject: str, body: str) -> None:
-    """A message to the account's owner (an .eml in the outbox until email is sent); a
-    failure to write it is logged, never the caller's error."""
-    try:
-        mail.write(to=user.email, subject=subject, body=body)
-    except OSError:
-        logger.exception("could not write a message for user %s", user.id)
 
 
 # --- agencies and staff --------------------------------------------------------------------
@@ -333,7 +90,7 @@ def create_staff(*, session: Session, actor: User, agency_id: str, data: StaffCr
         raise Forbidden("Only administrators and agency staff add staff.")
     agency = get_agency(session=session, user=actor, agency_id=agency_id)
     email = normalize_email(str(data.email))
-    check_password_policy(data.password, email)
+    credentials.check_password_policy(data.password, email)
     if _email_taken(session, email):
         raise Conflict("An account with this email already exists.", slug="duplicate")
     user = User(
@@ -362,7 +119,7 @@ def create_admin(
     *, session: Session, email: str, password: str, name: str = "Administrator"
 ) -> User:
     email = normalize_email(email)
-    check_password_policy(password, email, ("password",))
+    credentials.check_password_policy(password, email, ("password",))
     if _email_taken(session, email):
         raise Conflict("An account with this email already exists.", slug="duplicate")
     user = User(
@@ -387,7 +144,7 @@ def create_admin(
 
 def sign_up_organization(*, session: Session, data: OrganizationSignUp) -> Organization:
     email = normalize_email(str(data.email))
-    check_password_policy(data.password, email)
+    credentials.check_password_policy(data.password, email)
     if _email_taken(session, email):
         raise Conflict("An account with this email already exists.", slug="duplicate")
     profile = data.model_dump(exclude={"password", "email"}, exclude_none=True)
@@ -487,7 +244,9 @@ def invite_user(
         session.add(user)
         session.flush()
     # One live token per email and panel: the newest replaces the earlier ones.
-    _revoke_tokens(session, user_id=user.id, purpose=purpose, panel=context.get("rfp_id"))
+    credentials.revoke_tokens(
+        session, user_id=user.id, purpose=purpose, panel=context.get("rfp_id")
+    )
     token, digest = new_opaque_token()
     hours = get_settings().invite_token_hours
     session.add(
@@ -514,7 +273,7 @@ def _pending_for_agency_of(session: Session, user: User, actor: User) -> bool:
 
 
 def accept_invitation(*, session: Session, token: str, password: str) -> User:
-    invitation = _live_token(session, token)
+    invitation = credentials.live_token(session, token)
     user = session.get(User, invitation.user_id) if invitation is not None else None
     if (
         invitation is None
@@ -526,14 +285,14 @@ def accept_invitation(*, session: Session, token: str, password: str) -> User:
         or not user.is_active
     ):
         raise NotFound("Invitation (it may have been used or have expired)")
-    check_password_policy(password, user.email)
+    credentials.check_password_policy(password, user.email)
     invitation.used_at = utcnow()
     session.add(invitation)
     # Staff were handed this token, so it proves nothing about the mailbox: remember whose.
     inviter = session.get(User, invitation.created_by) if invitation.created_by else None
     user.credentials_agency_id = inviter.agency_id if inviter else None
     # Accepting one invitation revokes every other live token of the account.
-    _set_password(session, user, password)
+    credentials.set_password(session, user, password)
     audit.record(
         session=session,
         actor_id=user.id,

@@ -6,6 +6,7 @@ from typing import NamedTuple
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.accounts import credentials
 from app.accounts import policies as accounts_policies
 from app.accounts import service as accounts_service
 from app.accounts.models import User
@@ -76,20 +77,20 @@ def invite_reviewer(*, session: Session, actor: User, rfp_id: str, data: Reviewe
         # uses it now may not be the person this email belongs to: the panel counts it
         # once the mailbox's owner sets a new password through the mailed link (which also
         # ends every session of anyone else).
-        accounts_service.send_email_proof(
+        credentials.send_email_proof(
             session=session,
             user=user,
             subject=f"Confirm your email to join the review panel of {rfp.title}",
             reason=f'You have been invited to the review panel of "{rfp.title}".',
         )
     elif token is None:
-        accounts_service.notify(
+        credentials.notify(
             user=user,
             subject=f"You are on the review panel of {rfp.title}",
             body=(
                 f"Hello {user.name},\n\nYou have been added to the review panel of "
                 f'"{rfp.title}". Sign in with your existing account to see it:\n'
-                f"{accounts_service.page_link('/sign-in')}\n"
+                f"{credentials.page_link('/sign-in')}\n"
             ),
         )
     return Invited(user, token, must_prove)

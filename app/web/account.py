@@ -7,7 +7,7 @@ from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
-from app.accounts import service as accounts_service
+from app.accounts import credentials
 from app.core.db import get_engine
 from app.core.errors import ProblemError, Unprocessable
 from app.deps import LoginRateLimit, SessionClosingRoute, SessionDep, client_address
@@ -38,7 +38,7 @@ def change_password(
 ) -> Response:
     try:
         new_password = _same_twice(form, "new_password")
-        changed = accounts_service.change_password(
+        changed = credentials.change_password(
             session=session,
             actor=user,
             current_password=str(form.get("current_password") or ""),
@@ -70,7 +70,7 @@ def forgot_password_form(request: Request, user: WebUser) -> HTMLResponse:
 
 def _send_reset(email: str) -> None:
     with Session(get_engine(), expire_on_commit=False) as session:
-        accounts_service.request_password_reset(session=session, email=email)
+        credentials.request_password_reset(session=session, email=email)
 
 
 @router.post("/forgot-password", response_class=HTMLResponse, dependencies=[Csrf, LoginRateLimit])
@@ -97,9 +97,7 @@ def reset_password(request: Request, session: SessionDep, form: FormDep) -> Resp
     token = str(form.get("token") or "")
     try:
         new_password = _same_twice(form, "new_password")
-        accounts_service.confirm_password_reset(
-            session=session, token=token, new_password=new_password
-        )
+        credentials.confirm_password_reset(session=session, token=token, new_password=new_password)
     except ProblemError as exc:
         session.rollback()
         errors = field_errors(exc)

@@ -8,6 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from app.accounts import credentials
 from app.accounts import service as accounts_service
 from app.accounts.models import Agency, AgencyKind
 from app.accounts.policies import role_name
@@ -131,7 +132,7 @@ def sign_in(
     next: Annotated[str, Form()] = "/dashboard",
 ) -> Response:
     try:
-        user = accounts_service.authenticate(
+        user = credentials.authenticate(
             session=session,
             email=email,
             password=password,
@@ -198,7 +199,7 @@ async def sign_up(request: Request, session: SessionDep) -> Response:
     try:
         await run_in_threadpool(accounts_service.sign_up_organization, session=session, data=data)
         user = await run_in_threadpool(
-            accounts_service.authenticate,
+            credentials.authenticate,
             session=session,
             email=str(data.email),
             password=data.password,

@@ -8,7 +8,7 @@ from datetime import timedelta
 from fastapi import Request, Response
 from sqlmodel import Session, col, delete
 
-from app.accounts import service as accounts_service
+from app.accounts import credentials
 from app.accounts.models import User
 from app.core.config import get_settings
 from app.core.db import get_engine, read_session, utcnow
@@ -54,7 +54,7 @@ def end(request: Request, response: Response) -> None:
                 delete(WebSession).where(col(WebSession.token_digest) == token_digest(token))
             )
             if user is not None:
-                accounts_service.record_sign_out(session=session, user=user)
+                credentials.record_sign_out(session=session, user=user)
             session.commit()
     response.delete_cookie(COOKIE, path="/")
 
