@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response, status
+from fastapi import BackgroundTasks, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlmodel import Session
 
@@ -24,19 +24,19 @@ from app.core.config import get_settings
 from app.core.db import get_engine
 from app.core.errors import NotFound
 from app.core.pagination import Page, PageDep, paginate
+from app.core.routing import api_router
 from app.core.security import create_access_token
 from app.deps import (
     RATE_LIMITED,
     CurrentUser,
     LoginRateLimit,
-    SessionClosingRoute,
     SessionDep,
     SignupRateLimit,
     client_address,
 )
 from app.proposals import policies as proposal_policies
 
-router = APIRouter(route_class=SessionClosingRoute, prefix="/api/v1")
+router = api_router()
 
 
 @router.post(

@@ -1,7 +1,6 @@
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlmodel import col
 
@@ -9,9 +8,10 @@ from app.audit import policies
 from app.audit.models import AuditEvent
 from app.core.errors import Forbidden
 from app.core.pagination import Page, PageDep, paginate
-from app.deps import CurrentUser, SessionClosingRoute, SessionDep
+from app.core.routing import api_router
+from app.deps import CurrentUser, SessionDep
 
-router = APIRouter(route_class=SessionClosingRoute, prefix="/api/v1", tags=["audit"])
+router = api_router(tags=["audit"])
 
 
 class AuditEventRead(BaseModel):

@@ -16,6 +16,7 @@ from sqlmodel import Session, SQLModel
 from starlette.requests import Request
 
 from app.core.config import get_settings
+from app.core.routing import is_page
 
 # Constraint names are stable across SQLite and PostgreSQL, so migrations can name them.
 SQLModel.metadata.naming_convention = {
@@ -171,10 +172,10 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     waiting for a connection: a deadlock until the pool times out."""
     engine = _read_engine() if request.method in SAFE_METHODS else get_engine()
     session = Session(engine, expire_on_commit=False)
-    # Only the JSON API: a web form may write twice in one request (save, then submit), and
+    # Not for pages: a web form may write twice in one request (save, then submit), and
     # its second write must queue for the write lock like the first. Its page is rendered
     # before the session closes, so reading on the writer's connection holds nobody up long.
-    if engine.dialect.name == "sqlite" and request.url.path.startswith("/api/"):
+    if engine.dialect.name == "sqlite" and not is_page(request.scope):
         event.listen(session, "after_commit", _read_after_commit)
     try:
         yield session

@@ -14,6 +14,7 @@ from sqlalchemy.exc import TimeoutError as SqlTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.logging import request_id_var
+from app.core.routing import is_page
 
 logger = logging.getLogger("app.errors")
 
@@ -137,9 +138,7 @@ html_error_renderer: HtmlErrorRenderer | None = None
 
 
 def _wants_page(request: Request) -> bool:
-    return html_error_renderer is not None and not request.url.path.startswith(
-        ("/api/", "/static/", "/healthz", "/readyz")
-    )
+    return html_error_renderer is not None and is_page(request.scope)
 
 
 def answer(

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.core.config import get_settings
 from app.core.errors import NUL_REFUSED, answer, problem
 from app.core.logging import request_id_var
+from app.core.routing import route_of
 
 logger = logging.getLogger("app.access")
 logger_errors = logging.getLogger("app.errors")
@@ -45,23 +46,20 @@ class _BodyRefused(Exception):
         self.errors = errors
 
 
-# Uploads stream a file and enforce their own limit on it, the same on the API and the pages;
-# the rest is JSON or a form, and small.
-_UPLOAD_PATH = re.compile(
-    r"^(/api/v1)?/(proposals/[^/]+/attachments|agencies/[^/]+/schools/import"
-    r"|district/schools/import)$"
-)
-
-
 def body_limit(scope: Scope) -> int:
-    settings = get_settings()
-    if scope.get("method") == "POST" and _UPLOAD_PATH.match(scope.get("path", "")):
-        return settings.max_upload_bytes + 1024 * 1024
-    return settings.max_json_bytes
+    """Uploads stream a file and enforce their own limit on it (their route says it streams
+    one); the rest is JSON or a form, and small."""
+    if _is_upload(scope):
+        return get_settings().max_upload_bytes + 1024 * 1024
+    return get_settings().max_json_bytes
+
+
+def _is_upload(scope: Scope) -> bool:
+    return scope.get("method") == "POST" and getattr(route_of(scope), "streams_upload", False)
 
 
 def _too_large(scope: Scope, limit: int) -> _BodyRefused:
-    if _UPLOAD_PATH.match(scope.get("path", "")):
+    if _is_upload(scope):
         mb = get_settings().max_upload_mb
         return _BodyRefused(413, f"The file is larger than the {mb} MB limit.")
     return _BodyRefused(
@@ -75,7 +73,8 @@ class _BodyCheck:
 
     def __init__(self, scope: Scope, headers: dict[bytes, bytes]) -> None:
         self.scope = scope
-        self.limit = body_limit(scope)
+        self.limit: int | None = None  # known once routing has chosen the route
+        self.declared = headers.get(b"content-length", b"")
         self.received = 0
         media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         # FastAPI reads a body without a content type as JSON.
@@ -88,7 +87,16 @@ class _BodyCheck:
         )
         self.body = bytearray()
 
+    def before_reading(self) -> None:
+        """Called when the endpoint first asks for the body, before a byte is read: by then
+        the route is known, and with it the limit; a declared length over it is refused."""
+        if self.limit is None:
+            self.limit = body_limit(self.scope)
+            if self.declared.isdigit() and int(self.declared) > self.limit:
+                raise _too_large(self.scope, self.limit)
+
     def feed(self, message: Message) -> None:
+        assert self.limit is not None
         chunk = message.get("body", b"")
         self.received += len(chunk)
         if self.received > self.limit:
@@ -209,19 +217,17 @@ class RequestContextMiddleware:
         check = _BodyCheck(scope, request_headers)
 
         async def checked_receive() -> Message:
-            message = await receive()
-            if message["type"] == "http.request":
-                try:
+            try:
+                check.before_reading()
+                message = await receive()
+                if message["type"] == "http.request":
                     check.feed(message)
-                except _BodyRefused as exc:
-                    refused.append(exc)
-                    raise
+            except _BodyRefused as exc:
+                refused.append(exc)
+                raise
             return message
 
         try:
-            declared = request_headers.get(b"content-length", b"")
-            if declared.isdigit() and int(declared) > check.limit:
-                raise _too_large(scope, check.limit)
             if "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b""):
                 raise _BodyRefused(422, NUL_REFUSED)
             await self.app(scope, checked_receive, send_wrapper)

@@ -1,13 +1,14 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Body, status
+from fastapi import Body, status
 
 from app.core.pagination import Page
-from app.deps import CurrentUser, SessionClosingRoute, SessionDep
+from app.core.routing import api_router
+from app.deps import CurrentUser, SessionDep
 from app.matching import service
 from app.matching.schemas import DeclineRequest, MatchingRunCreate, MatchingRunRead, MatchRead
 
-router = APIRouter(route_class=SessionClosingRoute, prefix="/api/v1", tags=["matching"])
+router = api_router(tags=["matching"])
 
 
 @router.post(

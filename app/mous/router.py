@@ -1,14 +1,15 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import Header, Query, Request, Response, status
 
 from app.core.pagination import Page
-from app.deps import CurrentUser, SessionClosingRoute, SessionDep
+from app.core.routing import api_router
+from app.deps import CurrentUser, SessionDep
 from app.mous import service
 from app.mous.models import MouStatus
 from app.mous.schemas import MouDiff, MouRead, MouTerms, MouVersionRead, TerminateRequest
 
-router = APIRouter(route_class=SessionClosingRoute, prefix="/api/v1", tags=["mous"])
+router = api_router(tags=["mous"])
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
 PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/pdf": {}}, "description": "The MOU as a PDF"},

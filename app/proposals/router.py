@@ -1,24 +1,19 @@
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Header, Request, Response, status
+from fastapi import Header, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from app.core.documents import FILE_KINDS
 from app.core.pagination import Page
+from app.core.routing import api_router, streams_upload
 from app.core.storage import get_storage
 from app.core.uploads import upload_from
-from app.deps import (
-    CurrentUser,
-    SessionClosingRoute,
-    SessionDep,
-    SignedInCaller,
-    as_caller,
-    caller_checked_before_upload,
-    in_own_session,
-)
+from app.deps import CurrentUser, SessionDep, checked_before_upload
+from app.proposals import attachments as attachment_service
 from app.proposals import service
+from app.proposals import submission as submission_service
 from app.proposals.schemas import (
     AttachmentRead,
     ProposalRead,
@@ -28,7 +23,7 @@ from app.proposals.schemas import (
     VersionRead,
 )
 
-router = APIRouter(route_class=SessionClosingRoute, prefix="/api/v1", tags=["proposals"])
+router = api_router(tags=["proposals"])
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 UPLOAD_BODY: dict[str, Any] = {
@@ -117,19 +112,20 @@ def save_section(
     status_code=status.HTTP_201_CREATED,
     openapi_extra=UPLOAD_BODY,
 )
+@streams_upload
 async def upload_attachment(
-    request: Request, caller: SignedInCaller, proposal_id: str
+    request: Request, session: SessionDep, user: CurrentUser, proposal_id: str
 ) -> AttachmentRead:
-    # Refuse a wrong caller before reading a byte of the body.
-    user = await caller_checked_before_upload(caller, service.check_own, proposal_id=proposal_id)
+    await checked_before_upload(session, service.get_own, user=user, proposal_id=proposal_id)
     async with upload_from(request) as upload:
-        return await run_in_threadpool(
-            in_own_session,
-            service.add_attachment,
+        attachment = await run_in_threadpool(
+            attachment_service.add,
+            session=session,
             actor=user,
             proposal_id=proposal_id,
             upload=upload,
         )
+    return AttachmentRead.model_validate(attachment, from_attributes=True)
 
 
 @router.get(
@@ -143,7 +139,7 @@ async def upload_attachment(
     },
 )
 def download_attachment(session: SessionDep, user: CurrentUser, attachment_id: str) -> FileResponse:
-    attachment = service.get_attachment_for_download(
+    attachment = attachment_service.get_for_download(
         session=session, user=user, attachment_id=attachment_id
     )
     return FileResponse(
@@ -158,22 +154,19 @@ def download_attachment(session: SessionDep, user: CurrentUser, attachment_id: s
 
 @router.delete("/attachments/{attachment_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_attachment(session: SessionDep, user: CurrentUser, attachment_id: str) -> Response:
-    service.delete_attachment(session=session, actor=user, attachment_id=attachment_id)
+    attachment_service.delete(session=session, actor=user, attachment_id=attachment_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/proposals/{proposal_id}/submit", response_model=SubmissionReceipt)
-async def submit_proposal(
-    caller: SignedInCaller,
+def submit_proposal(
+    session: SessionDep,
+    user: CurrentUser,
     proposal_id: str,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> SubmissionReceipt:
-    # async around one pool hop: a sync endpoint pays a second hop to validate its answer.
-    return await as_caller(
-        caller,
-        service.submit,
-        proposal_id=proposal_id,
-        idempotency_key=idempotency_key,
+    return submission_service.submit(
+        session=session, actor=user, proposal_id=proposal_id, idempotency_key=idempotency_key
     )
 
 

@@ -1,13 +1,14 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from app.core.pagination import Page, PageDep
-from app.deps import SessionClosingRoute, SessionDep
+from app.core.routing import api_router
+from app.deps import SessionDep
 from app.providers import service as provider_service
 from app.providers.schemas import PreferredProviderRead
 
-router = APIRouter(route_class=SessionClosingRoute, prefix="/api/v1", tags=["preferred providers"])
+router = api_router(tags=["preferred providers"])
 
 
 @router.get("/preferred-providers", response_model=Page[PreferredProviderRead])

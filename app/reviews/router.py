@@ -1,9 +1,10 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Response, status
+from fastapi import Body, Response, status
 
 from app.core.pagination import Page
-from app.deps import CurrentUser, SessionClosingRoute, SessionDep
+from app.core.routing import api_router
+from app.deps import CurrentUser, SessionDep
 from app.reviews import assignments as assignment_service
 from app.reviews import conflicts as conflict_service
 from app.reviews import finalization as finalization_service
@@ -32,7 +33,7 @@ from app.reviews.schemas import (
     ScoresWrite,
 )
 
-router = APIRouter(route_class=SessionClosingRoute, prefix="/api/v1", tags=["review"])
+router = api_router(tags=["review"])
 
 
 def _rows(assignments: list[Assignment]) -> Page[AssignmentRow]:

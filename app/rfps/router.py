@@ -1,11 +1,12 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Response, status
+from fastapi import Header, Response, status
 from fastapi.responses import Response as RawResponse
 
 from app.core.errors import NotFound
 from app.core.pagination import Page, PageDep
-from app.deps import CurrentUser, OptionalUser, SessionClosingRoute, SessionDep
+from app.core.routing import api_router
+from app.deps import CurrentUser, OptionalUser, SessionDep
 from app.rfps import service
 from app.rfps.models import Rfp, RfpStatus
 from app.rfps.schemas import (
@@ -22,7 +23,7 @@ from app.rfps.schemas import (
 )
 from app.rfps.templates import all_templates
 
-router = APIRouter(route_class=SessionClosingRoute, prefix="/api/v1", tags=["rfps"])
+router = api_router(tags=["rfps"])
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
 PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/pdf": {}}, "description": "The document as a PDF"}

@@ -1,9 +1,10 @@
-from fastapi import APIRouter, Request, status
+from fastapi import Request, status
 from fastapi.concurrency import run_in_threadpool
 
 from app.core.pagination import Page
+from app.core.routing import api_router, streams_upload
 from app.core.uploads import upload_from
-from app.deps import CurrentUser, SessionClosingRoute, SessionDep, checked_before_upload
+from app.deps import CurrentUser, SessionDep, checked_before_upload
 from app.schools import service
 from app.schools.schemas import (
     ClusterCreate,
@@ -14,7 +15,7 @@ from app.schools.schemas import (
     SchoolRead,
 )
 
-router = APIRouter(route_class=SessionClosingRoute, prefix="/api/v1", tags=["schools and clusters"])
+router = api_router(tags=["schools and clusters"])
 
 CSV_BODY = {
     "requestBody": {
@@ -56,10 +57,11 @@ def list_schools(session: SessionDep, user: CurrentUser, agency_id: str) -> Page
     response_model=ImportResult,
     openapi_extra=CSV_BODY,
 )
+@streams_upload
 async def import_schools(
     request: Request, session: SessionDep, user: CurrentUser, agency_id: str
 ) -> ImportResult:
-    await checked_before_upload(service.district_of, user=user, agency_id=agency_id)
+    await checked_before_upload(session, service.district_of, user=user, agency_id=agency_id)
     async with upload_from(request) as upload:
         data = upload.path.read_bytes()
     return await run_in_threadpool(

@@ -1,11 +1,11 @@
-from fastapi import APIRouter
 
-from app.deps import CurrentUser, SessionClosingRoute, SessionDep
+from app.core.routing import api_router
+from app.deps import CurrentUser, SessionDep
 from app.self_audit import service
 from app.self_audit.schemas import AuditItemDefinition, SelfAuditRead, SelfAuditWrite
 from scoring.self_audit import ITEMS
 
-router = APIRouter(route_class=SessionClosingRoute, prefix="/api/v1", tags=["self-audit"])
+router = api_router(tags=["self-audit"])
 
 
 @router.get("/self-audit/items", response_model=dict[str, list[AuditItemDefinition]])

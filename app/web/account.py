@@ -3,18 +3,19 @@ link when it is forgotten. They call the same account services as the JSON API."
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Form, Request
+from fastapi import BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from app.accounts import credentials
 from app.core.db import get_engine
 from app.core.errors import ProblemError, Unprocessable
-from app.deps import LoginRateLimit, SessionClosingRoute, SessionDep, client_address
+from app.core.routing import page_router
+from app.deps import LoginRateLimit, SessionDep, client_address
 from app.web import sessions
 from app.web.pages import Csrf, FormDep, SignedIn, WebUser, field_errors, page, redirect
 
-router = APIRouter(route_class=SessionClosingRoute, include_in_schema=False)
+router = page_router()
 
 
 def _same_twice(form: FormDep, name: str) -> str:

@@ -3,15 +3,16 @@ matched partner reads and downloads too)."""
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from app.accounts.models import User
 from app.core.errors import NotFound, ProblemError
+from app.core.routing import page_router, streams_upload
 from app.core.uploads import upload_from
-from app.deps import SessionClosingRoute, SessionDep, checked_before_upload
+from app.deps import SessionDep, checked_before_upload
 from app.matching import service as matching_service
 from app.mous import defaults as mou_defaults
 from app.mous import policies as mou_policies
@@ -39,7 +40,7 @@ from app.web.pages import (
 )
 from scoring.matching import NEEDS_AREA_TITLES
 
-router = APIRouter(route_class=SessionClosingRoute, include_in_schema=False)
+router = page_router()
 YEARS = ("1", "2", "3", "4", "5")
 
 
@@ -77,8 +78,9 @@ def schools(request: Request, session: SessionDep, user: SignedIn) -> HTMLRespon
 
 
 @router.post("/district/schools/import", response_class=HTMLResponse)
+@streams_upload
 async def import_schools(request: Request, session: SessionDep, user: SignedIn) -> Response:
-    agency_id = await checked_before_upload(_district_id, user=user)
+    agency_id = await checked_before_upload(session, _district_id, user=user)
     try:
         async with upload_from(request) as upload:
             check_csrf(request, upload.fields.get("csrf_token"))

@@ -3,7 +3,7 @@
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlmodel import Session
@@ -13,13 +13,16 @@ from app.accounts.models import Organization, User
 from app.accounts.schemas import OrganizationProfile
 from app.core.errors import NotFound, ProblemError
 from app.core.reference import GRADE_CODES, US_STATES
+from app.core.routing import page_router, streams_upload
 from app.core.storage import get_storage
 from app.core.uploads import upload_from
-from app.deps import SessionClosingRoute, SessionDep, checked_before_upload
+from app.deps import SessionDep, checked_before_upload
 from app.matching import service as matching_service
 from app.mous import service as mou_service
 from app.proposals import policies as proposal_policies
+from app.proposals import attachments as attachment_service
 from app.proposals import service as proposal_service
+from app.proposals import submission as submission_service
 from app.proposals.models import ProposalStatus
 from app.reviews import finalization as finalization_service
 from app.rfps import service as rfp_service
@@ -42,7 +45,7 @@ from app.web.pages import (
 )
 from scoring import self_audit as audit_math
 
-router = APIRouter(route_class=SessionClosingRoute, include_in_schema=False)
+router = page_router()
 
 RATINGS = list(audit_math.RATING_TITLES.items())
 GAP_STRATEGIES = list(audit_math.STRATEGY_TITLES.items())
@@ -297,13 +300,16 @@ def save_sections(
 @router.post("/proposals/{proposal_id}/attachments")
 async def upload_attachment(
     request: Request, session: SessionDep, user: SignedIn, proposal_id: str
+@streams_upload
 ) -> Response:
-    await checked_before_upload(proposal_service.check_own, user=user, proposal_id=proposal_id)
+    await checked_before_upload(
+        session, proposal_service.get_own, user=user, proposal_id=proposal_id
+    )
     try:
         async with upload_from(request) as upload:
             check_csrf(request, upload.fields.get("csrf_token"))
             await run_in_threadpool(
-                proposal_service.add_attachment,
+                attachment_service.add,
                 session=session,
                 actor=user,
                 proposal_id=proposal_id,
@@ -327,7 +333,7 @@ async def upload_attachment(
 
 @router.get("/attachments/{attachment_id}")
 def download_attachment(session: SessionDep, user: SignedIn, attachment_id: str) -> FileResponse:
-    attachment = proposal_service.get_attachment_for_download(
+    attachment = attachment_service.get_for_download(
         session=session, user=user, attachment_id=attachment_id
     )
     return FileResponse(
@@ -344,7 +350,7 @@ def delete_attachment(
     session: SessionDep, user: SignedIn, attachment_id: str, form: FormDep
 ) -> Response:
     proposal_id = text(form, "proposal_id")
-    proposal_service.delete_attachment(session=session, actor=user, attachment_id=attachment_id)
+    attachment_service.delete(session=session, actor=user, attachment_id=attachment_id)
     return redirect(f"/proposals/{quote(proposal_id)}", "deleted")
 
 
@@ -353,7 +359,7 @@ def submit_proposal(
     request: Request, session: SessionDep, user: SignedIn, proposal_id: str, form: FormDep
 ) -> Response:
     try:
-        proposal_service.submit(
+        submission_service.submit(
             session=session,
             actor=user,
             proposal_id=proposal_id,

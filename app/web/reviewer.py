@@ -2,14 +2,15 @@
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.core.errors import ProblemError, Unprocessable
-from app.deps import SessionClosingRoute, SessionDep
+from app.core.routing import page_router
+from app.deps import SessionDep
 from app.reviews import assignments as assignment_service
 from app.reviews import conflicts as conflict_service
 from app.reviews import panel as panel_service
@@ -34,7 +35,7 @@ from app.web.pages import (
     validated,
 )
 
-router = APIRouter(route_class=SessionClosingRoute, include_in_schema=False)
+router = page_router()
 
 
 # --- invitation ----------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
@@ -16,7 +16,8 @@ from app.accounts.schemas import OrganizationSignUp
 from app.core.errors import ProblemError
 from app.core.pagination import PageParams
 from app.core.reference import US_STATES
-from app.deps import SessionClosingRoute, SessionDep, client_address
+from app.core.routing import page_router
+from app.deps import SessionDep, client_address
 from app.proposals import policies as proposal_policies
 from app.proposals import service as proposal_service
 from app.providers import service as provider_service
@@ -29,7 +30,7 @@ from app.rfps.models import RfpStatus
 from app.web import account, district, partner, reviewer, sessions, staff
 from app.web.pages import ORGANIZATION_KINDS, PAGE_SIZE, Csrf, WebUser, page
 
-router = APIRouter(route_class=SessionClosingRoute, include_in_schema=False)
+router = page_router()
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -4,13 +4,14 @@ from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from app.accounts.models import User
 from app.core.errors import ProblemError, Unprocessable
-from app.deps import SessionClosingRoute, SessionDep
+from app.core.routing import page_router
+from app.deps import SessionDep
 from app.proposals import policies as proposal_policies
 from app.proposals import service as proposal_service
 from app.reviews import assignments as assignment_service
@@ -37,7 +38,7 @@ from app.web.pages import (
     validated,
 )
 
-router = APIRouter(route_class=SessionClosingRoute, include_in_schema=False)
+router = page_router()
 TABS = [
     ("", "Overview and builder"),
     ("/questions", "Addenda and questions"),
