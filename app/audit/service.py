@@ -109,7 +109,8 @@ def record(
 
     `rfp_id` marks a partner's proposal event: sealed in every audit view until that RFP
     closes."""
-    # Core statements, not the ORM: every write of the deadline rush appends here.
+    # Statements on the connection: the head advances with one UPDATE ... RETURNING, which
+    # the ORM has no plain form for, and the event row must match it exactly.
     conn = session.connection()
     # The UPDATE takes the head's row lock (PostgreSQL) or the write lock (SQLite) until
     # commit, so concurrent transactions append one after another and never fork the chain.

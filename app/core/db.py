@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, Connection, DateTime, Engine, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import OperationalError
@@ -152,11 +152,6 @@ def _read_engine() -> Engine:
 
 def read_session() -> Session:
     return Session(_read_engine(), expire_on_commit=False)
-
-
-def read_connection() -> Connection:
-    """A read-only connection without an ORM session, for the lookups every request makes."""
-    return _read_engine().connect()
 
 
 def _read_after_commit(session: Session) -> None:
