@@ -13,7 +13,6 @@ from app.reviews import models as reviews_models
 from app.rfps import models as rfps_models
 from app.schools import models as schools_models
 from app.self_audit import models as self_audit_models
-from app.web import models as web_models
 
 metadata = SQLModel.metadata
 
@@ -30,5 +29,4 @@ __all__ = [
     "rfps_models",
     "schools_models",
     "self_audit_models",
-    "web_models",
 ]

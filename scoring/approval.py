@@ -25,6 +25,9 @@ from dataclasses import dataclass
 from scoring.ranking import competition_rank
 from scoring.rubric import TOLERANCE, Criterion, ProposalResult
 
+# The weighted total an RFP's approval rule asks for unless its staff choose another.
+DEFAULT_THRESHOLD = 70.0
+
 
 @dataclass(frozen=True)
 class ApprovalRule:

@@ -1,6 +1,6 @@
-"""Credentials: sign-in and sign-out, the password policy, changing and resetting a
-password (each ending every earlier token and web session), and the messages that carry
-reset links to an account's owner."""
+"""Credentials: sign-in and sign-out, web sessions, the password policy, changing and
+resetting a password (each ending every earlier token and web session), and the messages
+that carry reset links to an account's owner."""
 
 import logging
 from collections.abc import Sequence
@@ -13,10 +13,11 @@ from app.accounts.models import (
     Invitation,
     InvitationPurpose,
     User,
+    WebSession,
 )
 from app.audit import service as audit
 from app.core.config import get_settings
-from app.core.db import utcnow
+from app.core.db import get_engine, read_session, utcnow
 from app.core.errors import NotFound, Unauthorized, Unprocessable
 from app.core.security import (
     hash_password,
@@ -24,7 +25,6 @@ from app.core.security import (
     password_problem,
     token_digest,
 )
-from app.web.models import WebSession
 
 logger = logging.getLogger("app.accounts")
 
@@ -47,7 +47,7 @@ def authenticate(
     return throttle.check(session, attempt, password)
 
 
-def record_sign_out(*, session: Session, user: User) -> None:
+def _record_sign_out(*, session: Session, user: User) -> None:
     """Audit a web sign-out, in the caller's transaction (the session row's deletion)."""
     audit.record(
         session=session,
@@ -58,6 +58,58 @@ def record_sign_out(*, session: Session, user: User) -> None:
         agency_id=user.agency_id,
         data={"channel": "web"},
     )
+
+
+# --- web sessions (the browser's cookie holds the token, the table only its digest) -------
+
+
+def start_web_session(*, user: User, lifetime: timedelta) -> str:
+    """A new browser session for an account whose password was just checked, in its own
+    transaction; the token for the browser's cookie is returned (only its digest is kept)."""
+    token, digest = new_opaque_token()
+    with Session(get_engine()) as session:
+        session.add(
+            WebSession(
+                token_digest=digest,
+                user_id=user.id,
+                # The version the password was checked under: a change made meanwhile
+                # leaves this session dead from the start.
+                credentials_version=user.credentials_version,
+                expires_at=utcnow() + lifetime,
+            )
+        )
+        session.commit()
+    return token
+
+
+def end_web_session(*, token: str) -> None:
+    """Sign a browser out: its session row goes, and the sign-out is audited."""
+    with Session(get_engine()) as session:
+        web = session.get(WebSession, token_digest(token))
+        user = session.get(User, web.user_id) if web is not None else None
+        session.execute(
+            delete(WebSession).where(col(WebSession.token_digest) == token_digest(token))
+        )
+        if user is not None:
+            _record_sign_out(session=session, user=user)
+        session.commit()
+
+
+def web_session_user(*, token: str) -> tuple[User, WebSession] | None:
+    """The active account a browser's session token signs in, with its session; None when
+    the session expired, or ended with a password change or a sign-out."""
+    with read_session() as session:
+        web = session.get(WebSession, token_digest(token))
+        if web is None or web.expires_at <= utcnow():
+            return None
+        user = session.get(User, web.user_id)
+        if (
+            user is None
+            or not user.is_active
+            or user.credentials_version != web.credentials_version
+        ):
+            return None
+        return user, web
 
 
 # --- passwords -----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from app.reviews.schemas import (
     DebriefCriterion,
     DecisionRead,
 )
-from app.reviews.stage import record, require_review_phase, rubric_of
+from app.reviews.stage import record, require_review_phase
 from app.rfps import service as rfp_service
 from app.rfps.models import RfpStatus
 from scoring import approval as approval_math
@@ -45,8 +45,9 @@ def finalize(
         raise Conflict(
             f"{len(unreviewed)} proposal(s) have no submitted review.", slug="reviews-pending"
         )
-    rubric = rubric_of(rfp)
-    if rfp.aggregation == "consensus":
+    content = rfp_service.content_of(rfp)
+    rubric = content.rubric()
+    if content.aggregation == "consensus":
         missing = sum(1 for p in proposals for c in rubric if c.key not in consensus.get(p.id, {}))
         if missing:
             raise Conflict(
@@ -54,11 +55,7 @@ def finalize(
                 slug="consensus-missing",
             )
     computed = rubric_math.proposal_results(rubric, scores, consensus)
-    rule = approval_math.ApprovalRule(
-        threshold=float(rfp.approval.get("threshold", 70)),
-        top_n=rfp.approval.get("top_n"),
-        all_sections_meet=bool(rfp.approval.get("all_sections_meet", False)),
-    )
+    rule = content.approval.for_scoring()
     decisions = {d.proposal_id: d for d in approval_math.decide(rubric, computed, rule)}
     by_id = {r.proposal_id: r for r in computed}
     agency = session.get(Agency, rfp.agency_id)
@@ -177,12 +174,12 @@ def debrief(*, session: Session, actor: User, proposal_id: str) -> Debrief:
         # Sorted, so neither order nor position links a score or comment to a reviewer.
         criteria=[
             DebriefCriterion(
-                key=c["key"],
-                title=c["title"],
-                scores=sorted(per_criterion.get(c["key"], [])),
-                comments=sorted(comments.get(proposal.id, {}).get(c["key"], [])),
-                consensus=consensus.get(proposal.id, {}).get(c["key"]),
+                key=c.key,
+                title=c.title,
+                scores=sorted(per_criterion.get(c.key, [])),
+                comments=sorted(comments.get(proposal.id, {}).get(c.key, [])),
+                consensus=consensus.get(proposal.id, {}).get(c.key),
             )
-            for c in rfp.criteria
+            for c in rfp_service.content_of(rfp).criteria
         ],
     )

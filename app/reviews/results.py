@@ -201,7 +201,7 @@ def set_consensus(
         raise NotFound("Proposal")
     rfp = rfp_service.get_managed(session=session, user=actor, rfp_id=rfp.id)
     require_review_phase(rfp)
-    criterion = criterion_of(rfp, data.criterion_key)
+    criterion = criterion_of(rubric_of(rfp), data.criterion_key)
     check_level(criterion, data.value, ["body", "value"])
     row = session.exec(
         select(Consensus).where(

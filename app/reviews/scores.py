@@ -1,6 +1,7 @@
 """Scoring one assignment: the reviewer's view beside the proposal, autosaved scores with
 their history, and the submission once every criterion is scored."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlmodel import Session, select
@@ -23,28 +24,29 @@ from app.reviews.schemas import (
     ScoresWrite,
 )
 from app.reviews.stage import record, require_review_phase, rubric_of
-from app.rfps.models import Rfp
-from app.rfps.schemas import Criterion as CriterionSchema
+from app.rfps import service as rfp_service
 from scoring import rubric as rubric_math
 
 
-def criterion_of(rfp: Rfp, key: str) -> dict[str, Any]:
-    for criterion in rfp.criteria:
-        if criterion["key"] == key:
+def criterion_of(rubric: Sequence[rubric_math.Criterion], key: str) -> rubric_math.Criterion:
+    """The rubric's criterion `key` (422 if the rubric has none)."""
+    for criterion in rubric:
+        if criterion.key == key:
             return criterion
     raise Unprocessable.at(
         ["body", "criterion_key"], f"'{key}' is not a criterion of this RFP's rubric."
     )
 
 
-def check_level(criterion: dict[str, Any], value: int, loc: list[str | int]) -> None:
-    levels = sorted(level["value"] for level in criterion["levels"])
-    if value not in levels:
+def check_level(criterion: rubric_math.Criterion, value: int, loc: list[str | int]) -> None:
+    """A 422 at `loc` unless `value` is one of the criterion's levels (the core's rule)."""
+    try:
+        rubric_math.check_level(criterion, value)
+    except ValueError:
+        levels = ", ".join(map(str, criterion.level_values))
         raise Unprocessable.at(
-            loc,
-            f"{value} is not a level of '{criterion['title']}' "
-            f"(levels: {', '.join(map(str, levels))}).",
-        )
+            loc, f"{value} is not a level of '{criterion.title}' (levels: {levels})."
+        ) from None
 
 
 def _current_scores(session: Session, assignment_id: str) -> list[Score]:
@@ -54,6 +56,7 @@ def _current_scores(session: Session, assignment_id: str) -> list[Score]:
 def assignment_detail(*, session: Session, actor: User, assignment_id: str) -> AssignmentDetail:
     assignment, rfp, proposal = own_assignment(session, actor, assignment_id)
     scores = {s.criterion_key: s for s in _current_scores(session, assignment.id)}
+    criteria = rfp_service.content_of(rfp).criteria
     return AssignmentDetail(
         id=assignment.id,
         rfp_id=rfp.id,
@@ -61,15 +64,11 @@ def assignment_detail(*, session: Session, actor: User, assignment_id: str) -> A
         proposal=proposal_service.read(
             session=session, proposal=proposal, rfp=rfp, working_copy=False
         ),
-        criteria=[CriterionSchema.model_validate(c) for c in rfp.criteria],
+        criteria=criteria,
         scores=[
-            ScoreItem(
-                criterion_key=c["key"],
-                value=scores[c["key"]].value,
-                comment=scores[c["key"]].comment,
-            )
-            for c in rfp.criteria
-            if c["key"] in scores
+            ScoreItem(criterion_key=c.key, value=scores[c.key].value, comment=scores[c.key].comment)
+            for c in criteria
+            if c.key in scores
         ],
     )
 
@@ -83,8 +82,9 @@ def save_scores(
         raise Conflict(
             "This review was submitted; ask the RFP staff to reopen it to change scores."
         )
+    rubric = rubric_of(rfp)
     for n, item in enumerate(data.scores):
-        criterion = criterion_of(rfp, item.criterion_key)
+        criterion = criterion_of(rubric, item.criterion_key)
         check_level(criterion, item.value, ["body", "scores", n, "value"])
     current = {s.criterion_key: s for s in _current_scores(session, assignment.id)}
     now = utcnow()
@@ -121,9 +121,9 @@ def save_scores(
         rfp_id=rfp.id,
         status=AssignmentStatus(assignment.status),
         scores=[
-            ScoreItem(criterion_key=c["key"], value=saved[c["key"]][0], comment=saved[c["key"]][1])
-            for c in rfp.criteria
-            if c["key"] in saved
+            ScoreItem(criterion_key=c.key, value=saved[c.key][0], comment=saved[c.key][1])
+            for c in rubric
+            if c.key in saved
         ],
     )
 

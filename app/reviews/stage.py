@@ -11,7 +11,6 @@ from app.core.errors import Conflict, NotFound
 from app.proposals.models import ProposalStatus
 from app.reviews import policies
 from app.rfps import service as rfp_service
-from app.rfps import templates as rfp_templates
 from app.rfps.models import Rfp, RfpStatus
 from scoring import rubric as rubric_math
 
@@ -50,4 +49,4 @@ def panel_rfp(*, session: Session, actor: User, rfp_id: str) -> Rfp:
 
 def rubric_of(rfp: Rfp) -> list[rubric_math.Criterion]:
     """The RFP's published rubric as the scoring core's criteria."""
-    return rfp_templates.rubric_of(rfp.criteria)
+    return rfp_service.content_of(rfp).rubric()

@@ -13,6 +13,8 @@ from pydantic import (
 )
 
 from app.rfps.models import RfpStatus
+from scoring import approval as approval_math
+from scoring import rubric as rubric_math
 from scoring.matching import NEEDS_AREAS
 
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
@@ -20,14 +22,6 @@ Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 LongText = Annotated[str, StringConstraints(max_length=50_000)]
 
 # The file types partners may upload (checked by content, not by name).
-CONTENT_TYPES = (
-    "application/pdf",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "text/csv",
-    "image/png",
-    "image/jpeg",
-)
 ContentType = Literal[
     "application/pdf",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -67,6 +61,17 @@ class Criterion(_Strict):
     min_level: int | None = None
     multiplier: Annotated[float, Field(gt=0, le=100)] = 1.0
 
+    def for_scoring(self) -> rubric_math.Criterion:
+        """This criterion as the scoring core computes with it."""
+        return rubric_math.Criterion(
+            key=self.key,
+            title=self.title,
+            weight=self.weight,
+            levels=tuple(rubric_math.Level(lv.value, lv.descriptor) for lv in self.levels),
+            min_level=self.min_level,
+            multiplier=self.multiplier,
+        )
+
 
 class Section(_Strict):
     key: Key
@@ -83,9 +88,15 @@ class RequiredAttachment(_Strict):
 
 
 class ApprovalRule(_Strict):
-    threshold: Annotated[float, Field(ge=0, le=100)] = 70.0
+    threshold: Annotated[float, Field(ge=0, le=100)] = approval_math.DEFAULT_THRESHOLD
     top_n: Annotated[int | None, Field(ge=1)] = None
     all_sections_meet: bool = False
+
+    def for_scoring(self) -> approval_math.ApprovalRule:
+        """This rule as the scoring core applies it."""
+        return approval_math.ApprovalRule(
+            threshold=self.threshold, top_n=self.top_n, all_sections_meet=self.all_sections_meet
+        )
 
 
 KeyedT = TypeVar("KeyedT", Section, Criterion, RequiredAttachment)
@@ -135,6 +146,10 @@ class RfpContent(_Strict):
     approval: ApprovalRule = ApprovalRule()
     reviewers_per_proposal: Annotated[int, Field(ge=1, le=20)] = 3
     categories: list[NeedsArea] = []
+
+    def rubric(self) -> list[rubric_math.Criterion]:
+        """The criteria as the scoring core's rubric."""
+        return [criterion.for_scoring() for criterion in self.criteria]
 
 
 class RfpTemplate(RfpContent):

@@ -24,7 +24,7 @@ from app.rfps.schemas import (
     RfpRead,
     RfpUpdate,
 )
-from app.rfps.templates import all_templates, rubric_of
+from app.rfps.templates import all_templates
 from scoring import rubric as rubric_math
 
 CONTENT_FIELDS = (
@@ -37,6 +37,15 @@ CONTENT_FIELDS = (
     "reviewers_per_proposal",
     "categories",
 )
+
+
+def content_of(rfp: Rfp) -> RfpContent:
+    """What the RFP says (sections, criteria, attachments, approval rule...), typed.
+
+    Services read RFP content through this, never by indexing the JSON columns, which hold
+    what `RfpContent` dumped when the RFP was written.
+    """
+    return RfpContent.model_validate({name: getattr(rfp, name) for name in CONTENT_FIELDS})
 
 
 def effective_status(rfp: Rfp, now: datetime | None = None) -> RfpStatus:
@@ -202,16 +211,16 @@ def publish_problems(rfp: Rfp, now: datetime) -> list[dict[str, Any]]:
                 "msg": "The submission deadline must be in the future.",
             }
         )
-    if not rfp.sections:
+    content = content_of(rfp)
+    if not content.sections:
         problems.append({"loc": ["sections"], "msg": "Add at least one section for proposals."})
-    for message in rubric_math.validate_rubric(rubric_of(rfp.criteria)):
+    for message in rubric_math.validate_rubric(content.rubric()):
         problems.append({"loc": ["criteria"], "msg": message})
-    approval = rfp.approval or {}
-    if rfp.aggregation == "consensus" and rfp.reviewers_per_proposal < 2:
+    if content.aggregation == "consensus" and content.reviewers_per_proposal < 2:
         problems.append(
             {"loc": ["reviewers_per_proposal"], "msg": "Consensus needs at least two reviewers."}
         )
-    if approval.get("all_sections_meet") and not rfp.criteria:
+    if content.approval.all_sections_meet and not content.criteria:
         problems.append({"loc": ["approval"], "msg": "'Meets in every section' needs criteria."})
     return problems
 

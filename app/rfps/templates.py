@@ -1,9 +1,7 @@
 """RFP templates: YAML files in rfp_templates/, validated when loaded."""
 
-from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -27,7 +25,7 @@ def load_template(path: Path) -> RfpTemplate:
     if template.key != path.stem:
         raise TemplateError(f"{path.name}: its key '{template.key}' must match the file name")
     # A template must be publishable as it stands, so its rubric is checked in full.
-    problems = rubric_math.validate_rubric(rubric_of([c.model_dump() for c in template.criteria]))
+    problems = rubric_math.validate_rubric(template.rubric())
     if problems:
         raise TemplateError(f"{path.name}: " + " ".join(problems))
     return template
@@ -40,18 +38,3 @@ def all_templates() -> dict[str, RfpTemplate]:
         template = load_template(path)
         templates[template.key] = template
     return templates
-
-
-def rubric_of(criteria: Sequence[dict[str, Any]]) -> list[rubric_math.Criterion]:
-    """The scoring core's rubric from criteria as templates and RFPs store them."""
-    return [
-        rubric_math.Criterion(
-            key=c["key"],
-            title=c["title"],
-            weight=float(c["weight"]),
-            levels=tuple(rubric_math.Level(lv["value"], lv["descriptor"]) for lv in c["levels"]),
-            min_level=c.get("min_level"),
-            multiplier=float(c.get("multiplier", 1.0)),
-        )
-        for c in criteria
-    ]

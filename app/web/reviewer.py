@@ -19,7 +19,6 @@ from app.reviews import scores as score_service
 from app.reviews import stage as review_stage
 from app.reviews.schemas import AttestationCreate, ConflictCreate, ScoresWrite
 from app.rfps import service as rfp_service
-from app.rfps.models import Rfp
 from app.web import sessions
 from app.web.pages import (
     Csrf,
@@ -187,7 +186,7 @@ def _scoring_page(
             )
             return redirect(f"/review/rfps/{rfp_id}")
         raise
-    rfp = session.get_one(Rfp, detail.rfp_id)
+    rfp = rfp_service.get_visible(session=session, user=user, rfp_id=detail.rfp_id)
     return page(
         request,
         user,
@@ -233,7 +232,7 @@ def save_scores(
     rfp_id = assignment_service.assignment_rfp_id(
         session=session, actor=user, assignment_id=assignment_id
     )
-    rfp = session.get_one(Rfp, rfp_id)
+    rfp = rfp_service.get_visible(session=session, user=user, rfp_id=rfp_id)
     submit = form.get("action") == "submit"
     body = _scores_of(form, rfp.criteria)
     try:

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from app.accounts import credentials
 from app.accounts import service as accounts_service
-from app.accounts.models import Agency, AgencyKind
+from app.accounts.models import AgencyKind
 from app.accounts.policies import role_name
 from app.accounts.schemas import OrganizationSignUp
 from app.core.errors import ProblemError
@@ -231,13 +231,13 @@ def dashboard(request: Request, session: SessionDep, user: WebUser) -> Response:
     if user is None:
         return RedirectResponse(f"/sign-in?next={quote('/dashboard')}", status_code=303)
     context: dict[str, Any] = {"role": role_name(user)}
-    if rfp_policies.may_manage_rfps(user):
+    if rfp_policies.may_manage_rfps(user) and user.agency_id:
         rfps, _ = rfp_service.list_rfps(
             session=session, user=user, status=None, page=PageParams(limit=200)
         )
         context["rfps"] = [r for r in rfps if r.agency_id == user.agency_id]
-        agency = session.get(Agency, user.agency_id) if user.agency_id else None
-        context["district"] = agency is not None and agency.kind == AgencyKind.district
+        agency = accounts_service.get_agency(session=session, user=user, agency_id=user.agency_id)
+        context["district"] = agency.kind == AgencyKind.district
     elif review_policies.may_review_at_all(user):
         context["assignments"] = assignment_service.my_assignment_list(session=session, actor=user)
         context["panels"] = panel_service.my_panels(session=session, actor=user)

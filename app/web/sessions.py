@@ -6,33 +6,18 @@ import secrets
 from datetime import timedelta
 
 from fastapi import Request, Response
-from sqlmodel import Session, col, delete
 
 from app.accounts import credentials
-from app.accounts.models import User
+from app.accounts.models import User, WebSession
 from app.core.config import get_settings
-from app.core.db import get_engine, read_session, utcnow
 from app.core.security import token_digest
-from app.web.models import WebSession
 
 COOKIE = "lpp_session"
 LIFETIME = timedelta(hours=8)
 
 
 def start(response: Response, user: User) -> None:
-    token = secrets.token_urlsafe(32)
-    with Session(get_engine()) as session:
-        session.add(
-            WebSession(
-                token_digest=token_digest(token),
-                user_id=user.id,
-                # The version the password was checked under: a change made meanwhile
-                # leaves this session dead from the start.
-                credentials_version=user.credentials_version,
-                expires_at=utcnow() + LIFETIME,
-            )
-        )
-        session.commit()
+    token = credentials.start_web_session(user=user, lifetime=LIFETIME)
     response.set_cookie(
         COOKIE,
         token,
@@ -47,34 +32,13 @@ def start(response: Response, user: User) -> None:
 def end(request: Request, response: Response) -> None:
     token = request.cookies.get(COOKIE)
     if token:
-        with Session(get_engine()) as session:
-            web = session.get(WebSession, token_digest(token))
-            user = session.get(User, web.user_id) if web is not None else None
-            session.execute(
-                delete(WebSession).where(col(WebSession.token_digest) == token_digest(token))
-            )
-            if user is not None:
-                credentials.record_sign_out(session=session, user=user)
-            session.commit()
+        credentials.end_web_session(token=token)
     response.delete_cookie(COOKIE, path="/")
 
 
 def current(request: Request) -> tuple[User, WebSession] | None:
     token = request.cookies.get(COOKIE)
-    if not token:
-        return None
-    with read_session() as session:
-        web = session.get(WebSession, token_digest(token))
-        if web is None or web.expires_at <= utcnow():
-            return None
-        user = session.get(User, web.user_id)
-        if (
-            user is None
-            or not user.is_active
-            or user.credentials_version != web.credentials_version
-        ):
-            return None
-        return user, web
+    return credentials.web_session_user(token=token) if token else None
 
 
 # CSRF protection. Signed in, a form's token is an HMAC of the web session (keyed with
