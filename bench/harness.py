@@ -51,6 +51,58 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: f
     raise RuntimeError(f"server not ready; see {log}")
 
 
+@dataclass
+class Server:
+    url: str
+    pid: int
+
+
+@contextmanager
+def uvicorn_server(
+    asgi_app: str, env: dict[str, str], log: Path, ready: str = "/readyz"
+) -> Iterator[Server]:
+    """One uvicorn worker serving `asgi_app` with the settings `python -m app serve` uses
+    (proxy headers, no access log), so two apps served this way differ only in the app."""
+    port = free_port()
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", asgi_app, "--host", "127.0.0.1"]
+            + ["--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning"],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_ready(f"http://127.0.0.1:{port}{ready}", process, log)
+        yield Server(f"http://127.0.0.1:{port}", process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a live process has spent (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def recreate_database(url: str) -> None:
+    """Drop and create the PostgreSQL database `url` names (never a shared one)."""
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    plain = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    name = str(conninfo_to_dict(plain).get("dbname") or "")
+    if name in {"", "postgres", "template0", "template1", "test"}:
+        raise SystemExit(f"refusing to drop the database {name!r}; name a bench database")
+    with psycopg.connect(make_conninfo(plain, dbname="postgres"), autocommit=True) as conn:
+        drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        conn.execute(drop)
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
 @contextmanager
 def bench_environment(database: str) -> Iterator[dict[str, str]]:
     """A fresh data folder and database (SQLite file, or a new PostgreSQL database)."""
@@ -68,12 +120,8 @@ def bench_environment(database: str) -> Iterator[dict[str, str]]:
     }
     name = f"lpp_bench_{os.getpid()}"
     if database == "postgres":
-        import psycopg
-
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
         env["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:5432/{name}"
+        recreate_database(env["DATABASE_URL"])
     else:
         env["DATABASE_URL"] = f"sqlite:///{data / 'bench.db'}"
     try:
