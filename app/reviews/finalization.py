@@ -14,7 +14,7 @@ from app.proposals.models import Proposal, ProposalStatus
 from app.providers import service as provider_service
 from app.reviews.assignments import active_assignments
 from app.reviews.models import ApprovalDecision, AssignmentStatus
-from app.reviews.results import gather_scores
+from app.reviews.results import score_sheet
 from app.reviews.schemas import (
     Debrief,
     DebriefCriterion,
@@ -34,13 +34,16 @@ def finalize(
 ) -> list[DecisionRead]:
     rfp = rfp_service.get_managed(session=session, user=actor, rfp_id=rfp_id)  # locked
     require_review_phase(rfp)
-    proposals, scores, consensus, counts, _ = gather_scores(session, rfp)
+    sheet = score_sheet(session, rfp)
+    proposals, consensus = sheet.proposals, sheet.consensus
     pending = [
         a for a in active_assignments(session, rfp) if a.status != AssignmentStatus.submitted
     ]
     if pending:
         raise Conflict(f"{len(pending)} review(s) are not submitted yet.", slug="reviews-pending")
-    unreviewed = [p for p in proposals if counts[p.id][0] == 0 and not consensus.get(p.id)]
+    unreviewed = [
+        p for p in proposals if sheet.reviews[p.id].submitted == 0 and not consensus.get(p.id)
+    ]
     if unreviewed:
         raise Conflict(
             f"{len(unreviewed)} proposal(s) have no submitted review.", slug="reviews-pending"
@@ -54,7 +57,7 @@ def finalize(
                 f"Consensus mode: {missing} consensus score(s) are still to be set.",
                 slug="consensus-missing",
             )
-    computed = rubric_math.proposal_results(rubric, scores, consensus)
+    computed = rubric_math.proposal_results(rubric, sheet.scores, consensus)
     rule = content.approval.for_scoring()
     decisions = {d.proposal_id: d for d in approval_math.decide(rubric, computed, rule)}
     by_id = {r.proposal_id: r for r in computed}
@@ -161,9 +164,11 @@ def debrief(*, session: Session, actor: User, proposal_id: str) -> Debrief:
     decision = session.get(ApprovalDecision, proposal.id)
     if decision is None:
         raise NotFound("Debrief (available once the RFP is finalized)")
-    _, scores, consensus, _, comments = gather_scores(session, rfp)
+    sheet = score_sheet(session, rfp)
+    consensus = sheet.consensus.get(proposal.id, {})
+    comments = sheet.comments.get(proposal.id, {})
     per_criterion: dict[str, list[int]] = defaultdict(list)
-    for reviewer_scores in scores.get(proposal.id, {}).values():
+    for reviewer_scores in sheet.scores.get(proposal.id, {}).values():
         for key, value in reviewer_scores.items():
             per_criterion[key].append(value)
     return Debrief(
@@ -177,8 +182,8 @@ def debrief(*, session: Session, actor: User, proposal_id: str) -> Debrief:
                 key=c.key,
                 title=c.title,
                 scores=sorted(per_criterion.get(c.key, [])),
-                comments=sorted(comments.get(proposal.id, {}).get(c.key, [])),
-                consensus=consensus.get(proposal.id, {}).get(c.key),
+                comments=sorted(comments.get(c.key, [])),
+                consensus=consensus.get(c.key),
             )
             for c in rfp_service.content_of(rfp).criteria
         ],

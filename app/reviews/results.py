@@ -3,7 +3,8 @@ criterion, the CSV export, and consensus scores."""
 
 import csv
 import io
-from collections import defaultdict
+from collections import Counter, defaultdict
+from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
@@ -35,61 +36,85 @@ from scoring import ranking as ranking_math
 from scoring import rubric as rubric_math
 
 
-def gather_scores(
-    session: Session, rfp: Rfp
-) -> tuple[
-    list[Proposal],
-    dict[str, dict[str, dict[str, int]]],
-    dict[str, dict[str, int]],
-    dict[str, tuple[int, int]],
-    dict[str, dict[str, list[str]]],
-]:
+@dataclass(frozen=True)
+class ReviewCount:
+    submitted: int
+    assigned: int
+
+
+@dataclass(frozen=True)
+class ScoreSheet:
+    """What an RFP's panel has scored so far: the reviewable proposals, the submitted
+    reviews' scores and comments, the consensus levels staff set, and how many reviews
+    each proposal has. Results, finalization and debriefs all read this one sheet."""
+
+    proposals: list[Proposal]
+    scores: dict[str, dict[str, dict[str, int]]]
+    """proposal_id -> reviewer_id -> criterion_key -> level (submitted reviews only)."""
+    consensus: dict[str, dict[str, int]]
+    """proposal_id -> criterion_key -> consensus level."""
+    reviews: dict[str, ReviewCount]
+    """proposal_id -> submitted and assigned reviews."""
+    comments: dict[str, dict[str, list[str]]]
+    """proposal_id -> criterion_key -> the submitted reviews' non-empty comments."""
+
+
+def score_sheet(session: Session, rfp: Rfp) -> ScoreSheet:
     proposals = reviewable_proposals(session, rfp)
     assignments = active_assignments(session, rfp)
-    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    submitted_ids: dict[str, Assignment] = {}
-    for a in assignments:
-        counts[a.proposal_id][1] += 1
-        if a.status == AssignmentStatus.submitted:
-            counts[a.proposal_id][0] += 1
-            submitted_ids[a.id] = a
+    assigned: Counter[str] = Counter()
+    reviewed: Counter[str] = Counter()
+    submitted: dict[str, Assignment] = {}
+    for assignment in assignments:
+        assigned[assignment.proposal_id] += 1
+        if assignment.status == AssignmentStatus.submitted:
+            reviewed[assignment.proposal_id] += 1
+            submitted[assignment.id] = assignment
     scores: dict[str, dict[str, dict[str, int]]] = {p.id: {} for p in proposals}
     comments: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    if submitted_ids:
-        rows = session.exec(select(Score).where(col(Score.assignment_id).in_(list(submitted_ids))))
+    if submitted:
+        rows = session.exec(select(Score).where(col(Score.assignment_id).in_(list(submitted))))
         for score in rows:
-            a = submitted_ids[score.assignment_id]
-            if a.proposal_id in scores:
-                scores[a.proposal_id].setdefault(a.reviewer_id, {})[score.criterion_key] = (
-                    score.value
-                )
+            assignment = submitted[score.assignment_id]
+            if assignment.proposal_id in scores:
+                by_reviewer = scores[assignment.proposal_id].setdefault(assignment.reviewer_id, {})
+                by_reviewer[score.criterion_key] = score.value
                 if score.comment.strip():
-                    comments[a.proposal_id][score.criterion_key].append(score.comment.strip())
+                    comments[assignment.proposal_id][score.criterion_key].append(
+                        score.comment.strip()
+                    )
     consensus: dict[str, dict[str, int]] = defaultdict(dict)
     for row in session.exec(
         select(Consensus).where(col(Consensus.proposal_id).in_([p.id for p in proposals]))
     ):
         consensus[row.proposal_id][row.criterion_key] = row.value
-    totals = {p.id: (counts[p.id][0], counts[p.id][1]) for p in proposals}
-    return proposals, scores, dict(consensus), totals, comments
+    return ScoreSheet(
+        proposals=proposals,
+        scores=scores,
+        consensus=dict(consensus),
+        reviews={
+            p.id: ReviewCount(submitted=reviewed[p.id], assigned=assigned[p.id]) for p in proposals
+        },
+        comments=comments,
+    )
 
 
 def compute_results(session: Session, rfp: Rfp) -> ResultsRead:
-    proposals, scores, consensus, counts, _ = gather_scores(session, rfp)
+    sheet = score_sheet(session, rfp)
     rubric = rubric_of(rfp)
-    cube = rubric_math.build_score_cube(rubric, scores)  # once, for results and agreement
-    computed = {r.proposal_id: r for r in rubric_math.results_from_cube(cube, consensus)}
+    cube = rubric_math.build_score_cube(rubric, sheet.scores)  # once, for results and agreement
+    computed = {r.proposal_id: r for r in rubric_math.results_from_cube(cube, sheet.consensus)}
     ranks = ranking_math.competition_rank({pid: r.weighted_total for pid, r in computed.items()})
     names = dict(
         session.exec(
             select(Organization.id, Organization.name).where(
-                col(Organization.id).in_([p.organization_id for p in proposals])
+                col(Organization.id).in_([p.organization_id for p in sheet.proposals])
             )
         ).all()
     )
     titles = {c.key: c.title for c in rubric}
     items = []
-    for proposal in proposals:
+    for proposal in sheet.proposals:
         result = computed[proposal.id]
         items.append(
             ResultRow(
@@ -111,8 +136,8 @@ def compute_results(session: Session, rfp: Rfp) -> ResultsRead:
                     )
                     for c in result.criteria
                 ],
-                reviews_submitted=counts[proposal.id][0],
-                reviews_assigned=counts[proposal.id][1],
+                reviews_submitted=sheet.reviews[proposal.id].submitted,
+                reviews_assigned=sheet.reviews[proposal.id].assigned,
             )
         )
     items.sort(key=lambda row: (row.rank is None, row.rank or 0, row.organization_name))
