@@ -1,4 +1,12 @@
-"""Reference vocabularies shared by every domain (USPS codes, NCES grade codes)."""
+"""Reference vocabularies shared by every domain (USPS codes, NCES grade codes).
+
+The grade codes and spans are the scoring core's (scoring/ stays free of the app, so the
+app takes them from there).
+"""
+
+from scoring.matching.vocabulary import GRADE_CODES, grade_index, grade_span
+
+__all__ = ["GRADE_CODES", "US_STATES", "grade_index", "grade_span"]
 
 US_STATES: frozenset[str] = frozenset(
     (
@@ -6,6 +14,3 @@ US_STATES: frozenset[str] = frozenset(
         "NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY AS GU MP PR VI BIE"
     ).split()
 )
-
-# NCES Common Core of Data grade codes, lowest first.
-GRADE_CODES: tuple[str, ...] = ("PK", "KG", *(f"{g:02d}" for g in range(1, 13)))

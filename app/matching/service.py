@@ -10,7 +10,6 @@ from app.accounts.policies import role_name
 from app.audit import service as audit
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
-from app.core.reference import GRADE_CODES
 from app.matching import policies
 from app.matching.models import Match, MatchingRun, MatchStatus
 from app.matching.schemas import MatchingRunRead, MatchRead, UnmatchedCluster
@@ -86,11 +85,6 @@ def _cluster_inputs(
     inputs = []
     for cluster in clusters:
         schools = list(session.exec(select(School).where(School.cluster_id == cluster.id)))
-        grades = {
-            GRADE_CODES[i]
-            for s in schools
-            for i in range(GRADE_CODES.index(s.grade_low), GRADE_CODES.index(s.grade_high) + 1)
-        }
         rates = [(s.poverty_rate, s.enrollment or 0) for s in schools if s.poverty_rate is not None]
         weight = sum(e for _, e in rates)
         poverty = (
@@ -108,7 +102,7 @@ def _cluster_inputs(
         inputs.append(
             matching_math.ClusterInput(
                 id=cluster.id,
-                grades=frozenset(grades),
+                grades=frozenset(school_service.grades_served(schools)),
                 needs=frozenset(n for s in schools for n in s.needs),
                 state=agency.state,
                 enrollment=sum(s.enrollment or 0 for s in schools),

@@ -3,12 +3,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
-from app.core.reference import GRADE_CODES
+from app.core.reference import GRADE_CODES, grade_index
 from app.rfps.schemas import NeedsArea
 
+# Spelled out for the OpenAPI enum and the type checker; GRADE_CODES is the vocabulary.
 GradeCode = Literal[
     "PK", "KG", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12"
 ]
+assert GradeCode.__args__ == GRADE_CODES  # type: ignore[attr-defined]
 
 
 class SchoolCreate(BaseModel):
@@ -23,7 +25,7 @@ class SchoolCreate(BaseModel):
 
     @model_validator(mode="after")
     def _span(self) -> "SchoolCreate":
-        if GRADE_CODES.index(self.grade_low) > GRADE_CODES.index(self.grade_high):
+        if grade_index(self.grade_low) > grade_index(self.grade_high):
             raise ValueError("grade_low must not be above grade_high")
         return self
 

@@ -2,7 +2,7 @@
 
 import csv
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -12,7 +12,7 @@ from app.accounts.models import Agency, AgencyKind, Organization, User
 from app.audit import service as audit
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
-from app.core.reference import GRADE_CODES
+from app.core.reference import grade_index, grade_span
 from app.providers import service as provider_service
 from app.schools import policies
 from app.schools.models import Cluster, ClusterPreference, School
@@ -307,20 +307,19 @@ def import_into(
 # --- clusters ------------------------------------------------------------------------------
 
 
+def grades_served(schools: Iterable[School]) -> list[str]:
+    """Every grade code some school serves (each school's GSLO..GSHI), lowest first."""
+    grades = {code for s in schools for code in grade_span(s.grade_low, s.grade_high)}
+    return sorted(grades, key=grade_index)
+
+
 def cluster_view(session: Session, cluster: Cluster) -> ClusterRead:
     schools = list(
         session.exec(
             select(School).where(School.cluster_id == cluster.id).order_by(col(School.name))
         )
     )
-    grades = sorted(
-        {
-            GRADE_CODES[i]
-            for s in schools
-            for i in range(GRADE_CODES.index(s.grade_low), GRADE_CODES.index(s.grade_high) + 1)
-        },
-        key=GRADE_CODES.index,
-    )
+    grades = grades_served(schools)
     preferences = list(
         session.exec(
             select(ClusterPreference.organization_id)
