@@ -17,6 +17,7 @@ from app.providers import service as provider_service
 from app.providers.models import PreferredProvider
 from app.schools import service as school_service
 from app.schools.models import Cluster, ClusterPreference, School
+from app.self_audit import service as self_audit_service
 from app.self_audit.models import SelfAudit
 from scoring import matching as matching_math
 
@@ -59,10 +60,10 @@ def _provider_inputs(session: Session, agency: Agency) -> list[matching_math.Pro
     providers = []
     for organization_id in ids:
         organization = organizations[organization_id]
-        ratings = {
-            i["key"]: i["rating"]
-            for i in (audits[organization_id].items if organization_id in audits else [])
-        }
+        answers = self_audit_service.answers_of(
+            audits[organization_id].items if organization_id in audits else []
+        )
+        ratings = {answer.key: answer.rating for answer in answers}
         providers.append(
             matching_math.ProviderInput(
                 id=organization_id,
@@ -161,10 +162,9 @@ def create_run(
     cluster_inputs = _cluster_inputs(session, agency, clusters)
     providers = _provider_inputs(session, agency)
     declined = _declined_pairs(session, agency)
-    conflicts: set[tuple[str, str]] = set()
     if providers:
         fit = matching_math.fit_matrix(cluster_inputs, providers, used_weights)
-        allowed = matching_math.allowed_matrix(cluster_inputs, providers, declined, conflicts)
+        allowed = matching_math.allowed_matrix(cluster_inputs, providers, declined)
         capacity = np.array([p.capacity for p in providers], dtype=np.int64)
         result = matching_math.assign(fit, capacity, allowed)
     else:
@@ -172,7 +172,7 @@ def create_run(
         result = matching_math.Assignment(pairs=[], objective=0.0, matched=0)
     reasons = (
         matching_math.unmatched_reasons(
-            cluster_inputs, providers, allowed, result, declined=declined, conflicts=conflicts
+            cluster_inputs, providers, allowed, result, declined=declined
         )
         if providers
         else dict.fromkeys(range(len(clusters)), NO_PROVIDERS)
@@ -181,8 +181,8 @@ def create_run(
         agency_id=agency.id,
         weights=used_weights,
         inputs={
-            "clusters": [_plain(c) for c in cluster_inputs],
-            "providers": [_plain(p) for p in providers],
+            "clusters": [_input_record(c) for c in cluster_inputs],
+            "providers": [_input_record(p) for p in providers],
             "declined": sorted([list(p) for p in declined]),
         },
         objective=round(result.objective, 6),
@@ -224,7 +224,8 @@ def create_run(
     return run
 
 
-def _plain(item: Any) -> dict[str, Any]:
+def _input_record(item: Any) -> dict[str, Any]:
+    """A matching input as the run stores it (JSON: sets sorted, tuples as lists)."""
     data = dict(item.__dict__)
     return {
         k: sorted(v) if isinstance(v, frozenset) else list(v) if isinstance(v, tuple) else v

@@ -24,12 +24,16 @@ REASON_CONFLICT = "conflict"
 REASON_CAPACITY = "capacity"
 REASON_GRADES = "grades"
 
+# `conflicts` is optional: the service records no cluster-provider conflict of interest (a
+# district declines such a pairing), so it passes only `declined`.
+NO_PAIRS: PairSet = frozenset()
+
 
 def exclusion_reason(
     cluster: ClusterInput,
     provider: ProviderInput,
     declined: PairSet,
-    conflicts: PairSet,
+    conflicts: PairSet = NO_PAIRS,
 ) -> str | None:
     """Why this provider may not serve this cluster, or None if it may.
 
@@ -66,7 +70,7 @@ def exclusion_masks(
     clusters: Sequence[ClusterInput],
     providers: Sequence[ProviderInput],
     declined: PairSet,
-    conflicts: PairSet,
+    conflicts: PairSet = NO_PAIRS,
 ) -> dict[str, BoolMatrix]:
     """One (clusters x providers) mask per reason, True where that reason applies."""
     check_unique_ids(clusters, providers)
@@ -92,7 +96,7 @@ def allowed_matrix(
     clusters: Sequence[ClusterInput],
     providers: Sequence[ProviderInput],
     declined: PairSet,
-    conflicts: PairSet,
+    conflicts: PairSet = NO_PAIRS,
 ) -> BoolMatrix:
     """True where `exclusion_reason` is None."""
     masks = exclusion_masks(clusters, providers, declined, conflicts)

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from scoring.matching.exclusions import (
+    NO_PAIRS,
     REASON_CAPACITY,
     REASON_CONFLICT,
     REASON_DECLINED,
@@ -48,13 +49,13 @@ def unmatched_reasons(
     assignment: Assignment,
     *,
     declined: PairSet | None = None,
-    conflicts: PairSet | None = None,
+    conflicts: PairSet = NO_PAIRS,
 ) -> dict[int, str]:
     """Why each unmatched cluster (by index) got no provider, in plain English.
 
-    Pass the run's `declined` and `conflicts` to have them counted separately; without
-    them, providers excluded by neither state, capacity nor grades are reported as
-    "declined earlier or with a conflict of interest".
+    Pass the run's `declined` (and its `conflicts`, if it has any) to have them counted
+    separately; without `declined`, providers excluded by neither state, capacity nor
+    grades are reported as "declined earlier or with a conflict of interest".
     """
     allowed = np.asarray(allowed, dtype=bool)
     capacity = np.array([p.capacity for p in providers], dtype=np.int64)
@@ -65,8 +66,8 @@ def unmatched_reasons(
 
     masks: dict[str, BoolMatrix] = {}
     if empty:
-        masks = exclusion_masks(clusters, providers, declined or set(), conflicts or set())
-    pairs_known = declined is not None and conflicts is not None
+        masks = exclusion_masks(clusters, providers, declined or NO_PAIRS, conflicts)
+    pairs_known = declined is not None
 
     reasons: dict[int, str] = {}
     for i in unmatched:
