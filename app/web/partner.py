@@ -249,7 +249,9 @@ def _editor(
         {
             "proposal": view,
             "rfp": rfp_service.read_one(session, rfp),
-            "attachment_options": [(a["key"], a["title"]) for a in rfp.required_attachments],
+            "attachment_options": [
+                (a.key, a.title) for a in rfp_service.content_of(rfp).required_attachments
+            ],
             "open": rfp_service.is_open_for_submissions(rfp),
             "versions": proposal_service.list_versions(
                 session=session, user=user, proposal_id=proposal.id
@@ -275,8 +277,8 @@ def save_sections(
 ) -> Response:
     proposal, rfp = proposal_service.get_own(session=session, user=user, proposal_id=proposal_id)
     drafts = {
-        s["key"]: str(form.get(f"section.{s['key']}") or "").replace("\r\n", "\n")
-        for s in rfp.sections
+        s.key: str(form.get(f"section.{s.key}") or "").replace("\r\n", "\n")
+        for s in rfp_service.content_of(rfp).sections
     }
     try:
         for key, value in drafts.items():

@@ -19,6 +19,7 @@ from app.reviews import scores as score_service
 from app.reviews import stage as review_stage
 from app.reviews.schemas import AttestationCreate, ConflictCreate, ScoresWrite
 from app.rfps import service as rfp_service
+from app.rfps.schemas import Criterion
 from app.web import sessions
 from app.web.pages import (
     Csrf,
@@ -209,16 +210,16 @@ def scoring_page(
     return _scoring_page(request, session, user, assignment_id)
 
 
-def _scores_of(form: Any, criteria: list[Any]) -> dict[str, Any]:
+def _scores_of(form: Any, criteria: list[Criterion]) -> dict[str, Any]:
     scores = []
     for criterion in criteria:
-        value = text(form, f"score.{criterion['key']}")
+        value = text(form, f"score.{criterion.key}")
         if value:
             scores.append(
                 {
-                    "criterion_key": criterion["key"],
+                    "criterion_key": criterion.key,
                     "value": value,
-                    "comment": text(form, f"comment.{criterion['key']}"),
+                    "comment": text(form, f"comment.{criterion.key}"),
                 }
             )
     return {"scores": scores}
@@ -234,7 +235,7 @@ def save_scores(
     )
     rfp = rfp_service.get_visible(session=session, user=user, rfp_id=rfp_id)
     submit = form.get("action") == "submit"
-    body = _scores_of(form, rfp.criteria)
+    body = _scores_of(form, rfp_service.content_of(rfp).criteria)
     try:
         data = validated(ScoresWrite, body)
         score_service.save_scores(

@@ -140,13 +140,14 @@ def overview(request: Request, session: SessionDep, user: SignedIn, rfp_id: str)
 
 
 def _builder_update(form: Any, rfp: Rfp) -> dict[str, Any]:
+    content = rfp_service.content_of(rfp)
     sections = []
-    for index, section in enumerate(rfp.sections):
+    for index, section in enumerate(content.sections):
         if form.get(f"sections.{index}.remove"):
             continue
         sections.append(
             {
-                **section,
+                **section.model_dump(),
                 "title": text(form, f"sections.{index}.title"),
                 "prompt": text(form, f"sections.{index}.prompt"),
                 "word_limit": text(form, f"sections.{index}.word_limit") or 0,
@@ -166,13 +167,14 @@ def _builder_update(form: Any, rfp: Rfp) -> dict[str, Any]:
         )
     criteria = [
         {
-            **criterion,
+            **criterion.model_dump(),
             "title": text(form, f"criteria.{index}.title"),
             "weight": text(form, f"criteria.{index}.weight") or 0,
         }
-        for index, criterion in enumerate(rfp.criteria)
+        for index, criterion in enumerate(content.criteria)
     ]
     top_n = text(form, "approval.top_n")
+    threshold = text(form, "approval.threshold")
     return {
         "title": text(form, "title"),
         "submission_deadline": _when(text(form, "submission_deadline"), "submission_deadline"),
@@ -182,7 +184,8 @@ def _builder_update(form: Any, rfp: Rfp) -> dict[str, Any]:
         "aggregation": text(form, "aggregation") or "mean",
         "reviewers_per_proposal": text(form, "reviewers_per_proposal") or None,
         "approval": {
-            "threshold": text(form, "approval.threshold") or 0,
+            # A blank threshold is the approval rule's default, as in the API.
+            **({"threshold": threshold} if threshold else {}),
             "top_n": top_n or None,
             "all_sections_meet": bool(form.get("approval.all_sections_meet")),
         },
