@@ -492,6 +492,10 @@ def main() -> int:
                 print(f"  {log.name} holds {errors} error line(s): {log}")
         failed = verdict.lost or verdict.duplicated or verdict.verified < args.partners
         return 1 if failed or not verdict.audit_ok else 0
+    except BaseException:
+        keep = True
+        print(f"Kept the database, files and server logs in {work}", file=sys.stderr)
+        raise
     finally:
         if not keep:
             shutil.rmtree(work, ignore_errors=True)
