@@ -39,6 +39,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    from app.core.config import get_settings
+    from app.core.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    if settings.is_sqlite:
+        print(
+            "error: on SQLite `serve` runs the jobs itself; `worker` needs PostgreSQL",
+            file=sys.stderr,
+        )
+        return 2
+    from app.jobs.queue import run_worker
+
+    print(f"Job worker started (concurrency {args.concurrency}).", file=sys.stderr)
+    run_worker(concurrency=args.concurrency)
+    return 0
+
+
 def cmd_create_admin(args: argparse.Namespace) -> int:
     from app.accounts import service
     from app.core.errors import ProblemError
@@ -178,6 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser(
+        "worker", help="run the job worker: delivery, reminders, closings (PostgreSQL)"
+    )
+    worker.add_argument("--concurrency", type=int, default=1)
+    worker.set_defaults(func=cmd_worker)
 
     sub.add_parser("migrate", help="upgrade the database to the newest revision").set_defaults(
         func=cmd_migrate

@@ -19,8 +19,10 @@ from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.openapi import install_openapi
 from app.core.storage import get_storage
+from app.jobs.local import LocalWorker
 from app.matching.router import router as matching_router
 from app.mous.router import router as mous_router
+from app.notifications.router import router as notifications_router
 from app.proposals.router import router as proposals_router
 from app.providers.router import router as providers_router
 from app.reviews.router import router as reviews_router
@@ -58,9 +60,24 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     limiter.total_tokens = settings.db_pool_size + settings.db_max_overflow
     all_templates()  # a broken template stops the start-up, naming its file
     get_storage().sweep_temporaries()  # uploads cut off by a crashed worker
+    # SQLite has no job queue of its own: this process runs the jobs in one thread, so
+    # `make run` needs no second process (PostgreSQL deployments run `python -m app worker`).
+    worker = LocalWorker() if _runs_jobs_in_process() else None
+    if worker is not None:
+        worker.start()
     yield
+    if worker is not None:
+        worker.stop()
     documents.shutdown()
     get_engine().dispose()
+
+
+def _runs_jobs_in_process() -> bool:
+    settings = get_settings()
+    if settings.jobs_in_process == "auto":
+        # Tests drive the jobs themselves, at the moments they choose.
+        return settings.is_sqlite and settings.environment != "test"
+    return settings.jobs_in_process == "on"
 
 
 def create_app() -> FastAPI:
@@ -110,6 +127,7 @@ def create_app() -> FastAPI:
     app.include_router(schools_router)
     app.include_router(matching_router)
     app.include_router(mous_router)
+    app.include_router(notifications_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=documents.STATIC_DIR), name="static")
     errors.html_error_renderer = web_error_page

@@ -46,6 +46,23 @@ class Settings(BaseSettings):
     pdf_memory_mb: int = 1024
     log_level: str = "INFO"
     log_json: bool = True
+    # Notifications: without SMTP_URL messages are written as .eml files under DATA_DIR/outbox
+    # and shown in the in-app inbox. smtp://user:pass@host:port (?starttls=true) or smtps://.
+    smtp_url: str = ""
+    smtp_timeout_seconds: float = 30
+    # Delivery retries: the n-th temporary failure waits base * 2**(n-1) seconds, capped.
+    mail_max_attempts: int = 8
+    mail_retry_base_seconds: float = 60
+    mail_retry_max_seconds: float = 6 * 3600
+    # How long a worker holds the notices it took; a killed worker's are taken again after.
+    mail_claim_seconds: float = 120
+    mail_batch_size: int = 50
+    # Scheduled work: how often the schedules are checked (reminders, closings, expiries).
+    schedule_tick_seconds: float = 30
+    delivery_tick_seconds: float = 1
+    # The in-process worker `serve` runs on SQLite: auto = on for SQLite outside tests
+    # (tests drive the jobs themselves).
+    jobs_in_process: Literal["auto", "on", "off"] = "auto"
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> "Settings":

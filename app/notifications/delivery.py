@@ -1,0 +1,356 @@
+"""Delivery of pending notices: over SMTP when SMTP_URL is set, else as .eml files under
+DATA_DIR/outbox (read by the operator's relay or a person); the inbox has them either way.
+
+The standard library's smtplib does the SMTP: the task functions are synchronous (they run
+in procrastinate's worker threads and in the in-process worker's thread), smtplib speaks
+STARTTLS and implicit TLS, and one connection is reused for a whole batch, which is what
+throughput needs; an async client would buy nothing here and add a dependency.
+
+Each notice is taken by one worker for MAIL_CLAIM_SECONDS (`claimed_by`, `claimed_until`,
+with SKIP LOCKED on PostgreSQL), sent, and marked sent in its own short transaction. A worker
+killed after the server accepted a message but before that commit leaves at most that one
+message to be sent again, with the same Message-ID; nothing is ever lost."""
+
+import logging
+import os
+import secrets
+import smtplib
+import socket
+import ssl
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from sqlalchemy import Engine, or_, update
+from sqlmodel import Session, col, select
+
+from app.audit import service as audit
+from app.core.config import get_settings
+from app.core.db import get_engine, utcnow
+from app.notifications.models import Notice, NoticeStatus
+
+logger = logging.getLogger("app.notifications")
+
+SCRUBBED = "This message carried a single-use link; it was removed once the message was sent."
+
+# Set when notices were committed in this process: the in-process worker wakes at once.
+wake = threading.Event()
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    implicit_tls: bool
+    starttls: bool
+
+
+def smtp_target(url: str) -> SmtpTarget | None:
+    """SMTP_URL: smtp://user:pass@host:port (?starttls=true), smtps:// for implicit TLS."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ValueError("SMTP_URL must look like smtp://user:pass@host:port or smtps://...")
+    query = parse_qs(parts.query)
+    implicit = parts.scheme == "smtps"
+    return SmtpTarget(
+        host=parts.hostname,
+        port=parts.port or (465 if implicit else 25),
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        implicit_tls=implicit,
+        starttls=query.get("starttls", ["false"])[0].lower() in ("1", "true", "yes"),
+    )
+
+
+class TemporaryFailure(Exception):
+    """Try again later: the server is away, busy, or answered 4xx."""
+
+
+class PermanentFailure(Exception):
+    """The server refused this message for good (5xx): retrying would not help."""
+
+
+class SmtpMailer:
+    """One SMTP connection, opened on the first message and reused for the batch."""
+
+    def __init__(self, target: SmtpTarget, timeout: float) -> None:
+        self.target = target
+        self.timeout = timeout
+        self._smtp: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        t = self.target
+        context = ssl.create_default_context()
+        smtp: smtplib.SMTP
+        if t.implicit_tls:
+            smtp = smtplib.SMTP_SSL(t.host, t.port, timeout=self.timeout, context=context)
+        else:
+            smtp = smtplib.SMTP(t.host, t.port, timeout=self.timeout)
+            if t.starttls:
+                smtp.starttls(context=context)
+        if t.username:
+            smtp.login(t.username, t.password or "")
+        return smtp
+
+    def send(self, message: EmailMessage) -> None:
+        try:
+            if self._smtp is None:
+                self._smtp = self._connect()
+            self._smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            self.close()
+            if all(400 <= c < 500 for c in codes):
+                raise TemporaryFailure(f"recipient deferred: {codes}") from exc
+            raise PermanentFailure(f"recipient refused: {codes}") from exc
+        except smtplib.SMTPResponseException as exc:
+            self.close()
+            if 400 <= exc.smtp_code < 500:
+                raise TemporaryFailure(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
+            raise PermanentFailure(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
+        except (smtplib.SMTPException, OSError) as exc:  # refused, reset, timed out, TLS
+            self.close()
+            raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
+
+
+class FileMailer:
+    """Without SMTP_URL: each message becomes an .eml file (plain text, as the readers of
+    that folder expect); the HTML part stays in the inbox."""
+
+    def send(self, message: EmailMessage) -> None:
+        outbox = get_settings().outbox_dir
+        try:
+            outbox.mkdir(parents=True, exist_ok=True)
+            name = f"{utcnow():%Y%m%dT%H%M%S%f}-{secrets.token_hex(6)}.eml"
+            # Written under a temporary name and renamed: a relay never reads half a message;
+            # readable by the service's user only, since it may hold a single-use link.
+            tmp = outbox / f".{name}.tmp"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(message.as_bytes())
+            tmp.replace(outbox / name)
+        except OSError as exc:
+            raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
+
+    def close(self) -> None:
+        return None
+
+
+Mailer = SmtpMailer | FileMailer
+
+
+def mailer() -> Mailer:
+    settings = get_settings()
+    target = smtp_target(settings.smtp_url)
+    return FileMailer() if target is None else SmtpMailer(target, settings.smtp_timeout_seconds)
+
+
+def build_message(notice: Notice, *, html: bool) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = get_settings().mail_from
+    message["To"] = notice.email
+    message["Subject"] = notice.subject
+    message["Date"] = format_datetime(notice.created_at, usegmt=True)
+    message["Message-ID"] = notice.message_id
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(notice.text_body)
+    if html:
+        message.add_alternative(notice.html_body, subtype="html")
+    return message
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait after the n-th temporary failure: base * 2**(n-1), capped."""
+    settings = get_settings()
+    seconds = settings.mail_retry_base_seconds * 2 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(seconds, settings.mail_retry_max_seconds))
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"[:64]
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    ids: list[str] = field(default_factory=list)
+
+
+def _claim(engine: Engine, worker: str, limit: int, only: list[str] | None) -> list[str]:
+    now = utcnow()
+    with Session(engine) as session:
+        query = (
+            select(Notice.id)
+            .where(
+                Notice.status == NoticeStatus.pending,
+                col(Notice.next_attempt_at) <= now,
+                or_(col(Notice.claimed_until).is_(None), col(Notice.claimed_until) < now),
+            )
+            .order_by(col(Notice.next_attempt_at), col(Notice.id))
+            .limit(limit)
+        )
+        if only is not None:
+            query = query.where(col(Notice.id).in_(only))
+        if engine.dialect.name == "postgresql":
+            # Two workers never wait for each other's rows, and never take the same one.
+            query = query.with_for_update(skip_locked=True)
+        ids = list(session.exec(query).all())
+        if ids:
+            lease = now + timedelta(seconds=get_settings().mail_claim_seconds)
+            session.execute(
+                update(Notice)
+                .where(col(Notice.id).in_(ids))
+                .values(claimed_by=worker, claimed_until=lease)
+            )
+        session.commit()
+    return ids
+
+
+def _finish(engine: Engine, worker: str, notice: Notice, error: Exception | None) -> str:
+    """Record one attempt's outcome, with its audit event; 'sent', 'retry' or 'failed'."""
+    settings = get_settings()
+    now = utcnow()
+    with Session(engine) as session:
+        row = session.exec(
+            select(Notice).where(
+                Notice.id == notice.id,
+                Notice.claimed_by == worker,
+                Notice.status == NoticeStatus.pending,
+            )
+        ).first()
+        if row is None:  # our claim lapsed and someone else took it: theirs to record
+            return "lost"
+        row.attempts += 1
+        row.claimed_by = None
+        row.claimed_until = None
+        outcome: str
+        if error is None:
+            row.status = NoticeStatus.sent
+            row.sent_at = now
+            row.last_error = None
+            if row.secret:
+                row.text_body = row.html_body = SCRUBBED
+            outcome = "sent"
+        elif isinstance(error, PermanentFailure) or row.attempts >= settings.mail_max_attempts:
+            row.status = NoticeStatus.failed
+            row.failed_at = now
+            row.last_error = str(error)[:500]
+            outcome = "failed"
+        else:
+            row.next_attempt_at = now + backoff(row.attempts)
+            row.last_error = str(error)[:500]
+            outcome = "retry"
+        session.add(row)
+        attempts = row.attempts
+        if outcome != "retry":
+            audit.record(
+                session=session,
+                actor_id=None,
+                action=f"notice.{outcome}",
+                entity="notice",
+                entity_id=row.id,
+                data={
+                    "kind": row.kind,
+                    "message_id": row.message_id,
+                    "attempts": row.attempts,
+                    **({"error": row.last_error} if error else {}),
+                },
+            )
+        session.commit()
+    log = logger.info if outcome == "sent" else logger.warning
+    log(
+        "notice %s %s",
+        notice.id,
+        outcome,
+        extra={
+            "fields": {
+                "notice_id": notice.id,
+                "message_id": notice.message_id,
+                "kind": notice.kind,
+                "outcome": outcome,
+                "attempt": attempts,
+                **({"error": str(error)[:200]} if error else {}),
+            }
+        },
+    )
+    return outcome
+
+
+def deliver_due(
+    *, engine: Engine | None = None, only: list[str] | None = None, limit: int | None = None
+) -> DeliveryReport:
+    """Send every due pending notice (or only those ids), batch by batch, until none is
+    left or `limit` were tried. Safe to run in any number of workers at once."""
+    engine = engine or get_engine()
+    settings = get_settings()
+    worker = worker_name()
+    report = DeliveryReport()
+    transport = mailer()
+    html = isinstance(transport, SmtpMailer)
+    try:
+        while limit is None or report.sent + report.retried + report.failed < limit:
+            batch = (
+                settings.mail_batch_size if limit is None else min(settings.mail_batch_size, limit)
+            )
+            ids = _claim(engine, worker, batch, only)
+            if not ids:
+                break
+            with Session(engine, expire_on_commit=False) as session:
+                notices = {
+                    n.id: n for n in session.exec(select(Notice).where(col(Notice.id).in_(ids)))
+                }
+            down: Exception | None = None
+            for notice_id in ids:
+                notice = notices[notice_id]
+                error: Exception | None = down
+                if error is None:
+                    try:
+                        transport.send(build_message(notice, html=html))
+                    except (TemporaryFailure, PermanentFailure) as exc:
+                        error = exc
+                        if isinstance(exc, TemporaryFailure):
+                            # The server is away: the rest of this batch waits too, each
+                            # counting the attempt, rather than timing out one by one.
+                            down = exc
+                outcome = _finish(engine, worker, notice, error)
+                if outcome == "sent":
+                    report.sent += 1
+                    report.ids.append(notice_id)
+                elif outcome == "retry":
+                    report.retried += 1
+                elif outcome == "failed":
+                    report.failed += 1
+            if down is not None or only is not None:
+                break
+    finally:
+        transport.close()
+    return report
+
+
+def after_commit(ids: list[str]) -> None:
+    """Notices were just committed in this process. Without SMTP their .eml files are
+    written now, as the account messages always were; with SMTP a worker sends them (the
+    in-process one is woken)."""
+    if smtp_target(get_settings().smtp_url) is None:
+        try:
+            deliver_due(only=ids)
+        except Exception:  # the commit stands; the worker's next round writes them
+            logger.exception("could not write %d notice(s) to the outbox folder", len(ids))
+    wake.set()
