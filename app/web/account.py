@@ -13,7 +13,16 @@ from app.core.errors import ProblemError, Unprocessable
 from app.core.routing import page_router
 from app.deps import LoginRateLimit, SessionDep, client_address
 from app.web import sessions
-from app.web.pages import Csrf, FormDep, SignedIn, WebUser, field_errors, page, redirect
+from app.web.pages import (
+    Csrf,
+    FormDep,
+    SignedIn,
+    WebUser,
+    field_errors,
+    keep_on_form,
+    page,
+    redirect,
+)
 
 router = page_router()
 
@@ -47,7 +56,7 @@ def change_password(
             source=client_address(request),
         )
     except ProblemError as exc:
-        session.rollback()
+        keep_on_form(session, exc)
         return page(
             request,
             user,
@@ -100,7 +109,7 @@ def reset_password(request: Request, session: SessionDep, form: FormDep) -> Resp
         new_password = _same_twice(form, "new_password")
         credentials.confirm_password_reset(session=session, token=token, new_password=new_password)
     except ProblemError as exc:
-        session.rollback()
+        keep_on_form(session, exc)
         errors = field_errors(exc)
         if exc.status == 404 or "token" in errors:
             errors = {"form": "This link is not valid: it may have been used or have expired."}

@@ -160,7 +160,7 @@ def create_cluster(
         data = validated(ClusterCreate, values)
         school_service.create_cluster(session=session, actor=user, agency_id=agency_id, data=data)
     except ProblemError as exc:
-        session.rollback()
+        keep_on_form(session, exc)
         return _clusters_page(
             request,
             session,
@@ -388,7 +388,7 @@ def save_mou(
         terms = validated(MouTerms, _terms_from(form, current))
         mou_service.update(session=session, actor=user, mou_id=mou_id, terms=terms, if_match=None)
     except ProblemError as exc:
-        session.rollback()
+        keep_on_form(session, exc)
         return _mou_page(
             request,
             session,

@@ -174,9 +174,14 @@ def field_errors(exc: ProblemError) -> dict[str, str]:
 
 
 def keep_on_form(session: Session, exc: ProblemError) -> None:
-    """After a refused form: a refusal of the caller (401/403/404) becomes its error page;
-    any other is undone and shown on the form."""
-    if exc.status in (401, 403, 404):
+    """Every page handler's first step after a refused form: undo what the form wrote, so
+    nothing is left half-written and the page can show the refusal next to its fields.
+
+    A 403 refuses the caller, not what they typed: it becomes the error page, as the API
+    answers it. Any other refusal (bad input, a wrong state, a choice that is gone, a link's
+    token that is not valid) stays on the form; when the page's own object is missing or
+    hidden, loading it again for the form answers the 404."""
+    if exc.status == 403:
         raise exc
     session.rollback()
 

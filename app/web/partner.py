@@ -19,8 +19,8 @@ from app.core.uploads import upload_from
 from app.deps import SessionDep, checked_before_upload
 from app.matching import service as matching_service
 from app.mous import service as mou_service
-from app.proposals import policies as proposal_policies
 from app.proposals import attachments as attachment_service
+from app.proposals import policies as proposal_policies
 from app.proposals import service as proposal_service
 from app.proposals import submission as submission_service
 from app.proposals.models import ProposalStatus
@@ -109,7 +109,7 @@ def save_profile(request: Request, session: SessionDep, user: SignedIn, form: Fo
             session=session, actor=user, organization=organization, data=data
         )
     except ProblemError as exc:
-        session.rollback()
+        keep_on_form(session, exc)
         return _profile_page(request, user, values, field_errors(exc), exc.status)
     return redirect("/organization", "saved")
 
@@ -182,7 +182,7 @@ def save_self_audit(
             session=session, actor=user, organization_id=organization.id, data=data
         )
     except ProblemError as exc:
-        session.rollback()
+        keep_on_form(session, exc)
         errors = {_audit_field(k, items): v for k, v in field_errors(exc).items()}
         computed = self_audit_service.read(
             organization.id,
@@ -292,7 +292,7 @@ def save_sections(
                     if_match=None,
                 )
     except ProblemError as exc:
-        session.rollback()
+        keep_on_form(session, exc)
         return _editor(
             request, session, user, proposal_id, field_errors(exc), exc.detail, drafts, exc.status
         )
@@ -300,9 +300,9 @@ def save_sections(
 
 
 @router.post("/proposals/{proposal_id}/attachments")
+@streams_upload
 async def upload_attachment(
     request: Request, session: SessionDep, user: SignedIn, proposal_id: str
-@streams_upload
 ) -> Response:
     await checked_before_upload(
         session, proposal_service.get_own, user=user, proposal_id=proposal_id

@@ -28,6 +28,7 @@ from app.web.pages import (
     WebUser,
     allowed,
     field_errors,
+    keep_on_form,
     page,
     redirect,
     refused,
@@ -54,7 +55,7 @@ def accept_invite(request: Request, session: SessionDep, form: FormDep) -> Respo
             raise Unprocessable.at(["password_again"], "The two passwords differ.")
         user = accounts_service.accept_invitation(session=session, token=token, password=password)
     except ProblemError as exc:
-        session.rollback()
+        keep_on_form(session, exc)
         errors = field_errors(exc)
         if "invite_token" in errors or exc.status in (404, 410):
             errors = {"form": exc.detail}
@@ -124,7 +125,7 @@ def attest(
         )
         panel_service.attest(session=session, actor=user, rfp_id=rfp_id, data=data)
     except ProblemError as exc:
-        session.rollback()
+        keep_on_form(session, exc)
         return _panel_page(
             request,
             session,
@@ -152,7 +153,7 @@ def declare_conflict(
         )
         conflict_service.record_conflict(session=session, actor=user, rfp_id=rfp_id, data=data)
     except ProblemError as exc:
-        session.rollback()
+        keep_on_form(session, exc)
         return _panel_page(
             request,
             session,
@@ -246,7 +247,7 @@ def save_scores(
                 session=session, actor=user, assignment_id=assignment_id
             )
     except ProblemError as exc:
-        session.rollback()
+        keep_on_form(session, exc)
         sent = [item["criterion_key"] for item in body["scores"]]
         errors = {_score_field(name, sent): msg for name, msg in field_errors(exc).items()}
         return _scoring_page(

@@ -28,7 +28,7 @@ from app.rfps import policies as rfp_policies
 from app.rfps import service as rfp_service
 from app.rfps.models import RfpStatus
 from app.web import account, district, partner, reviewer, sessions, staff
-from app.web.pages import ORGANIZATION_KINDS, PAGE_SIZE, Csrf, WebUser, page
+from app.web.pages import ORGANIZATION_KINDS, PAGE_SIZE, Csrf, WebUser, keep_on_form, page
 
 router = page_router()
 
@@ -141,6 +141,7 @@ def sign_in(
             channel="web",
         )
     except ProblemError as exc:
+        keep_on_form(session, exc)
         return page(
             request,
             None,
@@ -208,6 +209,7 @@ async def sign_up(request: Request, session: SessionDep) -> Response:
             channel="web",
         )
     except ProblemError as exc:
+        keep_on_form(session, exc)
         errors["email" if exc.status == 409 else "form"] = exc.detail
         return page(
             request,

@@ -31,6 +31,7 @@ from app.web.pages import (
     SignedIn,
     allowed,
     field_errors,
+    keep_on_form,
     page,
     redirect,
     refused,
@@ -122,7 +123,7 @@ def create_rfp(request: Request, session: SessionDep, user: SignedIn, form: Form
         )
         rfp = rfp_service.create_rfp(session=session, actor=user, data=data)
     except ProblemError as exc:
-        session.rollback()
+        keep_on_form(session, exc)
         return page(
             request,
             user,
@@ -209,7 +210,7 @@ def save_builder(
         if publish:
             rfp_service.publish(session=session, actor=user, rfp_id=rfp_id)
     except ProblemError as exc:
-        session.rollback()
+        keep_on_form(session, exc)
         rfp = _managed(session, user, rfp_id)
         return _tab(
             request,
@@ -275,7 +276,7 @@ def add_addendum(
         )
         rfp_service.add_addendum(session=session, actor=user, rfp_id=rfp_id, data=data)
     except ProblemError as exc:
-        session.rollback()
+        keep_on_form(session, exc)
         return _questions_tab(
             request, session, user, rfp, field_errors(exc), exc.detail, exc.status
         )
@@ -371,7 +372,7 @@ def invite_reviewer(
             session=session, actor=user, rfp_id=rfp_id, data=data
         )
     except ProblemError as exc:
-        session.rollback()
+        keep_on_form(session, exc)
         return _panel_tab(
             request,
             session,
@@ -410,7 +411,7 @@ def record_conflict(
         )
         conflict_service.record_conflict(session=session, actor=user, rfp_id=rfp_id, data=data)
     except ProblemError as exc:
-        session.rollback()
+        keep_on_form(session, exc)
         return _panel_tab(
             request,
             session,
@@ -439,7 +440,7 @@ def assign(
                 reviewer_id=text(form, "reviewer_id"),
             )
     except ProblemError as exc:
-        session.rollback()
+        keep_on_form(session, exc)
         return _panel_tab(request, session, user, rfp, {"alert": exc.detail}, exc.status)
     return redirect(f"/manage/rfps/{rfp_id}/panel", "assigned")
 
@@ -508,7 +509,7 @@ def set_consensus(
             session=session, actor=user, proposal_id=text(form, "proposal_id"), data=data
         )
     except ProblemError as exc:
-        session.rollback()
+        keep_on_form(session, exc)
         return _results_tab(
             request,
             session,
@@ -535,7 +536,7 @@ def finalize(
             session=session, actor=user, rfp_id=rfp_id, valid_until=valid_until
         )
     except ProblemError as exc:
-        session.rollback()
+        keep_on_form(session, exc)
         return _results_tab(
             request,
             session,
