@@ -2,6 +2,7 @@ from typing import Annotated, Any
 
 from fastapi import Header, Query, Request, Response, status
 
+from app.core.downloads import document_download
 from app.core.pagination import Page
 from app.core.routing import api_router
 from app.deps import CurrentUser, SessionDep
@@ -95,12 +96,14 @@ def mou_document(
 ) -> Response:
     mou = service.get_readable(session=session, user=user, mou_id=mou_id)
     pdf, number, draft = service.document_pdf(session=session, mou=mou, number=version)
-    tag = f'"mou-{mou.id}-v{number}-{"draft" if draft else "executed"}"'
-    headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
-    if request.headers.get("if-none-match") == tag:
-        return Response(status_code=304, headers=headers)
-    headers["Content-Disposition"] = f'inline; filename="mou-{mou.id}-v{number}.pdf"'
-    return Response(pdf, media_type="application/pdf", headers=headers)
+    return document_download(
+        pdf,
+        filename=f"mou-{mou.id}-v{number}.pdf",
+        media_type="application/pdf",
+        etag=service.document_etag(mou, number, draft),
+        request=request,
+        inline=True,
+    )
 
 
 @router.post("/mous/{mou_id}/execute", response_model=MouRead)

@@ -27,6 +27,11 @@ def mou_etag(mou: Mou) -> str:
     return etag("mou", mou.id, mou.current_version)
 
 
+def document_etag(mou: Mou, number: int, draft: bool) -> str:
+    """A version's PDF: the same bytes until the version is executed (DRAFT goes)."""
+    return f'"mou-{mou.id}-v{number}-{"draft" if draft else "executed"}"'
+
+
 def _record(session: Session, actor: User, mou: Mou, action: str, **data: Any) -> None:
     audit.record(
         session=session,

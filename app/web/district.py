@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from app.accounts.models import User
+from app.core.downloads import document_download
 from app.core.errors import NotFound, ProblemError
 from app.core.routing import page_router, streams_upload
 from app.core.uploads import upload_from
@@ -443,11 +444,10 @@ def mou_document(
 ) -> Response:
     mou = mou_service.get_readable(session=session, user=user, mou_id=mou_id)
     pdf, number, draft = mou_service.document_pdf(session=session, mou=mou, number=version)
-    return Response(
+    return document_download(
         pdf,
+        filename=f"mou-{mou.id}-v{number}.pdf",
         media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="mou-{mou.id}-v{number}.pdf"',
-            "Cache-Control": "private, no-cache",
-        },
+        etag=mou_service.document_etag(mou, number, draft),
+        request=request,
     )

@@ -5,12 +5,13 @@ from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from app.accounts import service as accounts_service
 from app.accounts.models import Organization, User
 from app.accounts.schemas import OrganizationProfile
+from app.core.downloads import file_download
 from app.core.errors import NotFound, ProblemError
 from app.core.reference import GRADE_CODES, US_STATES
 from app.core.routing import page_router, streams_upload
@@ -334,16 +335,18 @@ async def upload_attachment(
 
 
 @router.get("/attachments/{attachment_id}")
-def download_attachment(session: SessionDep, user: SignedIn, attachment_id: str) -> FileResponse:
+def download_attachment(
+    request: Request, session: SessionDep, user: SignedIn, attachment_id: str
+) -> Response:
     attachment = attachment_service.get_for_download(
         session=session, user=user, attachment_id=attachment_id
     )
-    return FileResponse(
+    return file_download(
         get_storage().path(attachment.storage_key),
+        filename=attachment.filename,
         media_type=attachment.content_type,
-        headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(attachment.filename)}"
-        },
+        etag=f'"{attachment.sha256}"',
+        request=request,
     )
 
 

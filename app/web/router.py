@@ -13,6 +13,7 @@ from app.accounts import service as accounts_service
 from app.accounts.models import AgencyKind
 from app.accounts.policies import role_name
 from app.accounts.schemas import OrganizationSignUp
+from app.core.downloads import document_download
 from app.core.errors import ProblemError
 from app.core.pagination import PageParams
 from app.core.reference import US_STATES
@@ -84,12 +85,17 @@ def rfp_page(request: Request, session: SessionDep, user: WebUser, rfp_id: str) 
 
 
 @router.get("/rfps/{rfp_id}/document.pdf")
-def rfp_document(session: SessionDep, user: WebUser, rfp_id: str) -> Response:
+def rfp_document(request: Request, session: SessionDep, user: WebUser, rfp_id: str) -> Response:
     rfp = rfp_service.get_visible(session=session, user=user, rfp_id=rfp_id)
-    return Response(
+    return document_download(
         rfp_service.document_pdf(session=session, rfp=rfp),
+        filename=f"rfp-{rfp.id}-v{rfp.version}.pdf",
         media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="rfp-{rfp.id}-v{rfp.version}.pdf"'},
+        etag=rfp_service.rfp_etag(rfp),
+        request=request,
+        inline=True,
+        # A published RFP's version is the same document for everyone.
+        public=rfp.published_at is not None,
     )
 
 
