@@ -4,7 +4,6 @@ Files are written to a temporary name in the same folder tree and then renamed, 
 never sees half a file and a crash leaves only temporaries, which `sweep_temporaries` removes.
 """
 
-import hashlib
 import os
 import secrets
 import socket
@@ -116,10 +115,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 @lru_cache

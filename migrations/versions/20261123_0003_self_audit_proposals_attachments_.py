@@ -1,5 +1,9 @@
 """self audit proposals attachments versions
 
+Empty, and kept: revision 0002, generated five seconds earlier from models that already
+held them, creates self_audits, proposals, attachments and proposal_versions itself.
+Databases already record 0003 as applied, so the revision stays in the history.
+
 Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-23 19:33:04.641542+00:00
