@@ -1,8 +1,9 @@
-"""Pages for state and district RFP staff: build, publish, answer, review, finalize."""
+"""Pages for state and district RFP staff: create and build an RFP, publish it, addenda and
+answers, submissions. The review stage's tabs (panel, results, finalize) are in
+staff_reviews.py."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
@@ -12,14 +13,7 @@ from app.accounts.models import User
 from app.core.errors import ProblemError, Unprocessable
 from app.core.routing import page_router
 from app.deps import SessionDep
-from app.proposals import policies as proposal_policies
 from app.proposals import service as proposal_service
-from app.reviews import assignments as assignment_service
-from app.reviews import conflicts as conflict_service
-from app.reviews import finalization as finalization_service
-from app.reviews import panel as panel_service
-from app.reviews import results as result_service
-from app.reviews.schemas import ConflictCreate, ConsensusWrite, ReviewerInvite
 from app.rfps import policies as rfp_policies
 from app.rfps import service as rfp_service
 from app.rfps.models import Rfp
@@ -49,7 +43,7 @@ TABS = [
 ]
 
 
-def _managed(session: Session, user: User, rfp_id: str) -> Rfp:
+def managed_rfp(session: Session, user: User, rfp_id: str) -> Rfp:
     allowed(rfp_policies.may_manage_rfps(user))
     return rfp_service.get_managed(session=session, user=user, rfp_id=rfp_id)
 
@@ -66,7 +60,7 @@ def _when(value: str, field: str) -> datetime | None:
         ) from None
 
 
-def _tab(
+def rfp_tab(
     request: Request,
     session: Session,
     user: User,
@@ -93,7 +87,8 @@ def _tab(
 # --- creating and building -----------------------------------------------------------------
 
 
-def _templates_for(user: User) -> list[tuple[str, str]]:
+def _template_choices() -> list[tuple[str, str]]:
+    """Every template, for any staff member (rfps.create_rfp accepts each, as the API does)."""
     return [(t.key, f"{t.title} ({t.kind} RFP)") for t in all_templates().values()]
 
 
@@ -104,7 +99,7 @@ def new_rfp_form(request: Request, user: SignedIn) -> HTMLResponse:
         request,
         user,
         "staff/new_rfp.html",
-        {"templates": _templates_for(user), "values": {}},
+        {"templates": _template_choices(), "values": {}},
     )
 
 
@@ -128,7 +123,7 @@ def create_rfp(request: Request, session: SessionDep, user: SignedIn, form: Form
             request,
             user,
             "staff/new_rfp.html",
-            {"templates": _templates_for(user), "values": values, "errors": field_errors(exc)},
+            {"templates": _template_choices(), "values": values, "errors": field_errors(exc)},
             status=exc.status,
         )
     return redirect(f"/manage/rfps/{rfp.id}", "created")
@@ -136,8 +131,8 @@ def create_rfp(request: Request, session: SessionDep, user: SignedIn, form: Form
 
 @router.get("/manage/rfps/{rfp_id}", response_class=HTMLResponse)
 def overview(request: Request, session: SessionDep, user: SignedIn, rfp_id: str) -> HTMLResponse:
-    rfp = _managed(session, user, rfp_id)
-    return _tab(request, session, user, rfp, "overview", {})
+    rfp = managed_rfp(session, user, rfp_id)
+    return rfp_tab(request, session, user, rfp, "overview", {})
 
 
 def _builder_update(form: Any, rfp: Rfp) -> dict[str, Any]:
@@ -202,7 +197,7 @@ def _key_of(title: str) -> str:
 def save_builder(
     request: Request, session: SessionDep, user: SignedIn, rfp_id: str, form: FormDep
 ) -> Response:
-    rfp = _managed(session, user, rfp_id)
+    rfp = managed_rfp(session, user, rfp_id)
     publish = form.get("action") == "publish"
     try:
         data = validated(RfpUpdate, _builder_update(form, rfp))
@@ -211,8 +206,8 @@ def save_builder(
             rfp_service.publish(session=session, actor=user, rfp_id=rfp_id)
     except ProblemError as exc:
         keep_on_form(session, exc)
-        rfp = _managed(session, user, rfp_id)
-        return _tab(
+        rfp = managed_rfp(session, user, rfp_id)
+        return rfp_tab(
             request,
             session,
             user,
@@ -236,7 +231,7 @@ def _questions_tab(
     alert: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    return _tab(
+    return rfp_tab(
         request,
         session,
         user,
@@ -256,14 +251,14 @@ def _questions_tab(
 
 @router.get("/manage/rfps/{rfp_id}/questions", response_class=HTMLResponse)
 def questions(request: Request, session: SessionDep, user: SignedIn, rfp_id: str) -> HTMLResponse:
-    return _questions_tab(request, session, user, _managed(session, user, rfp_id))
+    return _questions_tab(request, session, user, managed_rfp(session, user, rfp_id))
 
 
 @router.post("/manage/rfps/{rfp_id}/addenda", response_class=HTMLResponse, dependencies=[Csrf])
 def add_addendum(
     request: Request, session: SessionDep, user: SignedIn, rfp_id: str, form: FormDep
 ) -> Response:
-    rfp = _managed(session, user, rfp_id)
+    rfp = managed_rfp(session, user, rfp_id)
     try:
         data = validated(
             AddendumCreate,
@@ -299,9 +294,9 @@ def answer_question(
 
 @router.get("/manage/rfps/{rfp_id}/submissions", response_class=HTMLResponse)
 def submissions(request: Request, session: SessionDep, user: SignedIn, rfp_id: str) -> HTMLResponse:
-    rfp = _managed(session, user, rfp_id)
+    rfp = managed_rfp(session, user, rfp_id)
     rows, opened = proposal_service.list_for_rfp(session=session, user=user, rfp_id=rfp_id)
-    return _tab(request, session, user, rfp, "submissions", {"rows": rows, "opened": opened})
+    return rfp_tab(request, session, user, rfp, "submissions", {"rows": rows, "opened": opened})
 
 
 @router.get("/manage/proposals/{proposal_id}", response_class=HTMLResponse)
@@ -313,236 +308,4 @@ def submitted_proposal(
         session=session, user=user, proposal_id=proposal_id
     )
     view = proposal_service.read(session=session, proposal=proposal, rfp=rfp, working_copy=False)
-    return _tab(request, session, user, rfp, "proposal", {"proposal": view})
-
-
-# --- panel and assignments -----------------------------------------------------------------
-
-
-def _panel_tab(
-    request: Request,
-    session: Session,
-    user: User,
-    rfp: Rfp,
-    extra: dict[str, Any] | None = None,
-    status: int = 200,
-) -> HTMLResponse:
-    panel = panel_service.list_panel(session=session, actor=user, rfp_id=rfp.id)
-    assignments, board = assignment_service.assignment_board(
-        session=session, actor=user, rfp_id=rfp.id
-    )
-    names = {seat.reviewer.id: seat.reviewer.name for seat in panel}
-    organizations = dict(board.values())
-    return _tab(
-        request,
-        session,
-        user,
-        rfp,
-        "panel",
-        {
-            "panel": panel,
-            "assignments": assignments,
-            "proposals": {pid: name for pid, (_, name) in board.items()},
-            "organizations": organizations,
-            "reviewer_names": names,
-            "conflicts": conflict_service.list_conflicts(
-                session=session, actor=user, rfp_id=rfp.id
-            ),
-            "errors": {},
-            **(extra or {}),
-        },
-        status,
-    )
-
-
-@router.get("/manage/rfps/{rfp_id}/panel", response_class=HTMLResponse)
-def panel(request: Request, session: SessionDep, user: SignedIn, rfp_id: str) -> HTMLResponse:
-    return _panel_tab(request, session, user, _managed(session, user, rfp_id))
-
-
-@router.post("/manage/rfps/{rfp_id}/reviewers", response_class=HTMLResponse, dependencies=[Csrf])
-def invite_reviewer(
-    request: Request, session: SessionDep, user: SignedIn, rfp_id: str, form: FormDep
-) -> Response:
-    rfp = _managed(session, user, rfp_id)
-    values = {"email": text(form, "email"), "name": text(form, "name")}
-    try:
-        data = validated(ReviewerInvite, values)
-        reviewer, token, awaiting = panel_service.invite_reviewer(
-            session=session, actor=user, rfp_id=rfp_id, data=data
-        )
-    except ProblemError as exc:
-        keep_on_form(session, exc)
-        return _panel_tab(
-            request,
-            session,
-            user,
-            rfp,
-            {"errors": field_errors(exc), "alert": exc.detail, "values": values},
-            exc.status,
-        )
-    if token is None:
-        # An existing account joins the panel as it is: there is no link to hand on.
-        return _panel_tab(
-            request,
-            session,
-            user,
-            rfp,
-            {"invited": reviewer, "existing": True, "awaiting_email_proof": awaiting},
-        )
-    link = str(request.url_for("accept_invite_form")) + f"?token={token}"
-    # The link is shown once, here, to pass on to the reviewer; only its digest is stored.
-    return _panel_tab(request, session, user, rfp, {"invited": reviewer, "invite_link": link})
-
-
-@router.post("/manage/rfps/{rfp_id}/conflicts", response_class=HTMLResponse, dependencies=[Csrf])
-def record_conflict(
-    request: Request, session: SessionDep, user: SignedIn, rfp_id: str, form: FormDep
-) -> Response:
-    rfp = _managed(session, user, rfp_id)
-    try:
-        data = validated(
-            ConflictCreate,
-            {
-                "organization_id": text(form, "organization_id"),
-                "reviewer_id": text(form, "reviewer_id") or None,
-                "reason": text(form, "reason"),
-            },
-        )
-        conflict_service.record_conflict(session=session, actor=user, rfp_id=rfp_id, data=data)
-    except ProblemError as exc:
-        keep_on_form(session, exc)
-        return _panel_tab(
-            request,
-            session,
-            user,
-            rfp,
-            refused(exc),
-            exc.status,
-        )
-    return redirect(f"/manage/rfps/{rfp_id}/panel", "conflict")
-
-
-@router.post("/manage/rfps/{rfp_id}/assignments", response_class=HTMLResponse, dependencies=[Csrf])
-def assign(
-    request: Request, session: SessionDep, user: SignedIn, rfp_id: str, form: FormDep
-) -> Response:
-    rfp = _managed(session, user, rfp_id)
-    try:
-        if form.get("action") == "auto":
-            assignment_service.auto_assign(session=session, actor=user, rfp_id=rfp_id)
-        else:
-            assignment_service.add_assignment(
-                session=session,
-                actor=user,
-                rfp_id=rfp_id,
-                proposal_id=text(form, "proposal_id"),
-                reviewer_id=text(form, "reviewer_id"),
-            )
-    except ProblemError as exc:
-        keep_on_form(session, exc)
-        return _panel_tab(request, session, user, rfp, {"alert": exc.detail}, exc.status)
-    return redirect(f"/manage/rfps/{rfp_id}/panel", "assigned")
-
-
-@router.post("/manage/assignments/{assignment_id}/remove", dependencies=[Csrf])
-def remove_assignment(
-    session: SessionDep, user: SignedIn, assignment_id: str, form: FormDep
-) -> Response:
-    allowed(rfp_policies.may_manage_rfps(user))
-    assignment_service.remove_assignment(session=session, actor=user, assignment_id=assignment_id)
-    return redirect(f"/manage/rfps/{quote(text(form, 'rfp_id'))}/panel", "deleted")
-
-
-# --- results, consensus, finalize ----------------------------------------------------------
-
-
-def _results_tab(
-    request: Request,
-    session: Session,
-    user: User,
-    rfp: Rfp,
-    extra: dict[str, Any] | None = None,
-    status: int = 200,
-) -> HTMLResponse:
-    context: dict[str, Any] = {"results": None, "decisions": [], "errors": {}}
-    if proposal_policies.bids_opened(rfp):  # never for a cancelled RFP: its bids stay sealed
-        context["results"] = result_service.results(session=session, actor=user, rfp_id=rfp.id)
-        if rfp.finalized_at is not None:
-            context["decisions"] = finalization_service.decisions(
-                session=session, actor=user, rfp_id=rfp.id
-            )
-    return _tab(request, session, user, rfp, "results", {**context, **(extra or {})}, status)
-
-
-@router.get("/manage/rfps/{rfp_id}/results", response_class=HTMLResponse)
-def results(request: Request, session: SessionDep, user: SignedIn, rfp_id: str) -> HTMLResponse:
-    return _results_tab(request, session, user, _managed(session, user, rfp_id))
-
-
-@router.get("/manage/rfps/{rfp_id}/results.csv")
-def results_csv(session: SessionDep, user: SignedIn, rfp_id: str) -> Response:
-    _managed(session, user, rfp_id)
-    table = result_service.results(session=session, actor=user, rfp_id=rfp_id)
-    return Response(
-        result_service.results_csv(table),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="results-{rfp_id}.csv"'},
-    )
-
-
-@router.post("/manage/rfps/{rfp_id}/consensus", response_class=HTMLResponse, dependencies=[Csrf])
-def set_consensus(
-    request: Request, session: SessionDep, user: SignedIn, rfp_id: str, form: FormDep
-) -> Response:
-    rfp = _managed(session, user, rfp_id)
-    try:
-        data = validated(
-            ConsensusWrite,
-            {
-                "criterion_key": text(form, "criterion_key"),
-                "value": text(form, "value"),
-                "rationale": text(form, "rationale"),
-            },
-        )
-        result_service.set_consensus(
-            session=session, actor=user, proposal_id=text(form, "proposal_id"), data=data
-        )
-    except ProblemError as exc:
-        keep_on_form(session, exc)
-        return _results_tab(
-            request,
-            session,
-            user,
-            rfp,
-            refused(exc),
-            exc.status,
-        )
-    return redirect(f"/manage/rfps/{rfp_id}/results", "saved")
-
-
-@router.post("/manage/rfps/{rfp_id}/finalize", response_class=HTMLResponse, dependencies=[Csrf])
-def finalize(
-    request: Request, session: SessionDep, user: SignedIn, rfp_id: str, form: FormDep
-) -> Response:
-    rfp = _managed(session, user, rfp_id)
-    try:
-        raw = text(form, "valid_until")
-        try:
-            valid_until = date.fromisoformat(raw) if raw else None
-        except ValueError:
-            raise Unprocessable.at(["valid_until"], "Enter a date, such as 2029-06-30.") from None
-        finalization_service.finalize(
-            session=session, actor=user, rfp_id=rfp_id, valid_until=valid_until
-        )
-    except ProblemError as exc:
-        keep_on_form(session, exc)
-        return _results_tab(
-            request,
-            session,
-            user,
-            rfp,
-            refused(exc),
-            exc.status,
-        )
-    return redirect(f"/manage/rfps/{rfp_id}/results", "finalized")
+    return rfp_tab(request, session, user, rfp, "proposal", {"proposal": view})
