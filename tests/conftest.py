@@ -18,6 +18,10 @@ os.environ["STORAGE_DIR"] = str(_TMP / "files")
 os.environ["DATABASE_URL"] = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_TMP / 'test.db'}"
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ["MAX_UPLOAD_MB"] = "1"  # small, so the over-limit test need not send megabytes
+# The cheapest argon2id (8 KiB, 1 pass): the suite hashes and verifies thousands of passwords,
+# about 50 ms each at the production cost. The server and CLI children inherit it.
+os.environ["ARGON2_MEMORY_KIB"] = "8"
+os.environ["ARGON2_TIME_COST"] = "1"
 
 import httpx  # noqa: E402
 import pytest  # noqa: E402
