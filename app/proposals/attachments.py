@@ -10,7 +10,7 @@ from app.core.uploads import UploadedFile, safe_filename, sniff_type
 from app.proposals import policies
 from app.proposals import service as proposal_service
 from app.proposals.models import Attachment
-from app.rfps.schemas import RequiredAttachment
+from app.rfps import service as rfp_service
 
 
 def check_uploader(*, session: Session, user: User, proposal_id: str) -> None:
@@ -33,9 +33,7 @@ def add(*, session: Session, actor: User, proposal_id: str, upload: UploadedFile
     )
     proposal_service.ensure_open(rfp)
     key = upload.fields.get("key", "").strip()
-    slots = {
-        slot.key: slot for slot in map(RequiredAttachment.model_validate, rfp.required_attachments)
-    }
+    slots = {slot.key: slot for slot in rfp_service.content_of(rfp).required_attachments}
     if key not in slots:
         known = ", ".join(slots) or "none"
         raise Unprocessable.at(

@@ -1,11 +1,11 @@
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import Header, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from app.core.documents import FILE_KINDS
+from app.core.downloads import file_download
 from app.core.pagination import Page
 from app.core.routing import api_router, streams_upload
 from app.core.storage import get_storage
@@ -138,17 +138,18 @@ async def upload_attachment(
         }
     },
 )
-def download_attachment(session: SessionDep, user: CurrentUser, attachment_id: str) -> FileResponse:
+def download_attachment(
+    request: Request, session: SessionDep, user: CurrentUser, attachment_id: str
+) -> Response:
     attachment = attachment_service.get_for_download(
         session=session, user=user, attachment_id=attachment_id
     )
-    return FileResponse(
+    return file_download(
         get_storage().path(attachment.storage_key),
+        filename=attachment.filename,
         media_type=attachment.content_type,
-        headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(attachment.filename)}",
-            "ETag": f'"{attachment.sha256}"',
-        },
+        etag=f'"{attachment.sha256}"',
+        request=request,
     )
 
 

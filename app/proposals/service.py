@@ -25,7 +25,6 @@ from app.proposals.schemas import (
 from app.rfps import policies as rfp_policies
 from app.rfps import service as rfp_service
 from app.rfps.models import Rfp, RfpStatus
-from app.rfps.schemas import RequiredAttachment, Section
 from app.self_audit import service as self_audit_service
 from app.self_audit.models import SelfAudit
 
@@ -173,7 +172,7 @@ def save_section(
     proposal, rfp = get_own(session=session, user=actor, proposal_id=proposal_id, lock=True)
     check_if_match(if_match, proposal_etag(proposal))
     ensure_open(rfp)
-    if key not in {s.key for s in map(Section.model_validate, rfp.sections)}:
+    if key not in {s.key for s in rfp_service.content_of(rfp).sections}:
         raise NotFound("Section")
     proposal.sections = {**proposal.sections, key: text}
     proposal.revision += 1
@@ -195,7 +194,8 @@ def completeness(
     """Everything submit would refuse, each with where it is: the RFP's sections and required
     attachments against the proposal's texts, attachments and self-audit."""
     missing: list[CompletenessItem] = []
-    for section in map(Section.model_validate, rfp.sections):
+    content = rfp_service.content_of(rfp)
+    for section in content.sections:
         words = word_count(texts.get(section.key, ""))
         where = ["sections", section.key]
         if section.required and words == 0:
@@ -207,7 +207,7 @@ def completeness(
                     msg=f"'{section.title}' has {words} words; the limit is {section.word_limit}.",
                 )
             )
-    for slot in map(RequiredAttachment.model_validate, rfp.required_attachments):
+    for slot in content.required_attachments:
         if slot.key not in attached_keys:
             missing.append(
                 CompletenessItem(loc=["attachments", slot.key], msg=f"Attach '{slot.title}'.")
@@ -256,7 +256,7 @@ def _sections_view(rfp: Rfp, texts: dict[str, str]) -> list[SectionRead]:
             text=texts.get(s.key, ""),
             word_count=word_count(texts.get(s.key, "")),
         )
-        for s in map(Section.model_validate, rfp.sections)
+        for s in rfp_service.content_of(rfp).sections
     ]
 
 

@@ -13,7 +13,7 @@ from app.core.errors import Unprocessable
 from app.proposals import service as proposal_service
 from app.proposals.models import ProposalStatus, ProposalVersion
 from app.proposals.schemas import AttachmentRead, SubmissionReceipt
-from app.rfps.schemas import Section
+from app.rfps import service as rfp_service
 from app.self_audit.models import SelfAudit
 
 
@@ -45,7 +45,7 @@ def submit(
             errors=[m.model_dump() for m in missing],
         )
     organization = session.get(Organization, proposal.organization_id)
-    sections = [Section.model_validate(s) for s in rfp.sections]
+    sections = rfp_service.content_of(rfp).sections
     content = {
         "rfp_id": rfp.id,
         "rfp_version": rfp.version,
