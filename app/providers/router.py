@@ -1,7 +1,10 @@
-from typing import Annotated
+import hashlib
+from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Header, Query
+from fastapi.responses import Response
 
+from app.core.caching import none_match, not_modified, public_headers
 from app.core.pagination import Page, PageDep
 from app.core.routing import api_router
 from app.deps import SessionDep
@@ -11,13 +14,25 @@ from app.providers.schemas import PreferredProviderRead
 router = api_router(tags=["preferred providers"])
 
 
-@router.get("/preferred-providers", response_model=Page[PreferredProviderRead])
+# The public list is the same for everyone: shared caches may keep it. It has no version of
+# its own (a finalization, an expiry or a renamed organization changes it), so its ETag is
+# the hash of the body, and a conditional GET saves sending the list, not building it.
+@router.get(
+    "/preferred-providers",
+    response_model=Page[PreferredProviderRead],
+    responses={304: {"description": "The copy whose ETag If-None-Match names is current"}},
+)
 def preferred_providers(
     session: SessionDep,
     page: PageDep,
     state: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2,3}$")] = None,
-) -> Page[PreferredProviderRead]:
+    if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+) -> Any:
     items, total = provider_service.preferred_providers(
         session=session, state=state, limit=page.limit, offset=page.offset
     )
-    return Page(items=items, total=total)
+    body = Page[PreferredProviderRead](items=items, total=total).model_dump_json()
+    headers = public_headers(f'"{hashlib.sha256(body.encode()).hexdigest()}"')
+    if none_match(if_none_match, headers["ETag"]):
+        return not_modified(headers)
+    return Response(body, media_type="application/json", headers=headers)

@@ -3,6 +3,7 @@ from typing import Annotated, Any
 from fastapi import Header, Response, status
 from fastapi.responses import Response as RawResponse
 
+from app.core.caching import none_match, not_modified, public_headers
 from app.core.errors import NotFound
 from app.core.pagination import Page, PageDep
 from app.core.routing import api_router
@@ -25,8 +26,13 @@ from app.rfps.templates import all_templates
 
 router = api_router(tags=["rfps"])
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
+IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match")]
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {"description": "The copy whose ETag If-None-Match names is still this version"}
+}
 PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"application/pdf": {}}, "description": "The document as a PDF"}
+    200: {"content": {"application/pdf": {}}, "description": "The document as a PDF"},
+    **NOT_MODIFIED,
 }
 
 
@@ -67,10 +73,23 @@ def list_rfps(
     return Page(items=items, total=total)
 
 
-@router.get("/rfps/{rfp_id}", response_model=RfpRead)
-def get_rfp(session: SessionDep, user: OptionalUser, rfp_id: str, response: Response) -> RfpRead:
+# A version of a published RFP reads the same for everyone: shared caches may keep it (the
+# middleware makes the answer to a signed-in caller no-store), and a conditional GET is
+# answered from the version alone.
+@router.get("/rfps/{rfp_id}", response_model=RfpRead, responses=NOT_MODIFIED)
+def get_rfp(
+    session: SessionDep,
+    user: OptionalUser,
+    rfp_id: str,
+    response: Response,
+    if_none_match: IfNoneMatch = None,
+) -> Any:
+    if if_none_match:
+        tag = service.current_etag(session=session, user=user, rfp_id=rfp_id, document=False)
+        if tag is not None and none_match(if_none_match, tag):
+            return not_modified(public_headers(tag))
     rfp = service.get_visible(session=session, user=user, rfp_id=rfp_id)
-    _with_etag(response, rfp)
+    response.headers.update(public_headers(service.rfp_etag(rfp)))
     return service.read_one(session, rfp)
 
 
@@ -180,14 +199,20 @@ def answer_question(
 
 
 @router.get("/rfps/{rfp_id}/document.pdf", response_class=RawResponse, responses=PDF_RESPONSE)
-def rfp_document(session: SessionDep, user: OptionalUser, rfp_id: str) -> RawResponse:
+def rfp_document(
+    session: SessionDep, user: OptionalUser, rfp_id: str, if_none_match: IfNoneMatch = None
+) -> RawResponse:
+    if if_none_match:
+        tag = service.current_etag(session=session, user=user, rfp_id=rfp_id, document=True)
+        if tag is not None and none_match(if_none_match, tag):
+            return not_modified(public_headers(tag))
     rfp = service.get_visible(session=session, user=user, rfp_id=rfp_id)
     pdf = service.document_pdf(session=session, rfp=rfp)
     return RawResponse(
         pdf,
         media_type="application/pdf",
         headers={
-            "ETag": service.rfp_etag(rfp),
+            **public_headers(service.rfp_etag(rfp)),
             "Content-Disposition": f'inline; filename="rfp-{rfp.id}-v{rfp.version}.pdf"',
         },
     )

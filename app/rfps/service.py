@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy.orm import load_only
 from sqlmodel import Session, col, select
 
 from app.accounts.models import Agency, User
@@ -95,6 +96,29 @@ def get_visible(*, session: Session, user: User | None, rfp_id: str, lock: bool 
     if rfp is None or not policies.can_view(user, rfp):
         raise NotFound("RFP")
     return rfp
+
+
+# What decides a read's ETag and who may see it: a conditional GET loads only these.
+_GLANCE: list[Any] = [
+    Rfp.version,
+    Rfp.status,
+    Rfp.submission_deadline,
+    Rfp.published_at,
+    Rfp.agency_id,
+]
+
+
+def current_etag(*, session: Session, user: User | None, rfp_id: str, document: bool) -> str | None:
+    """The ETag the RFP's read (or, with `document`, its PDF) carries now, for a conditional
+    GET: one primary-key lookup of its version and state, nothing built. None when the caller
+    may not see it, and for the read once the deadline has closed it since that version (its
+    status changed without a new version, so an older copy must not be confirmed)."""
+    rfp = session.exec(select(Rfp).where(Rfp.id == rfp_id).options(load_only(*_GLANCE))).first()
+    if rfp is None or not policies.can_view(user, rfp):
+        return None
+    if not document and effective_status(rfp) != rfp.status:
+        return None
+    return rfp_etag(rfp)
 
 
 def get_managed(*, session: Session, user: User, rfp_id: str) -> Rfp:
