@@ -17,6 +17,19 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str = ""
     storage_dir: Path | None = None
+    # A path (the local folder, as STORAGE_DIR) or s3://bucket/prefix. With object storage
+    # the local folder keeps only uploads still arriving (swept at start).
+    storage_url: str = ""
+    s3_endpoint_url: str = ""  # empty: AWS itself; otherwise any S3-compatible server
+    # Empty: boto3's own chain (its environment variables, config files, an instance role).
+    aws_access_key_id: str = ""
+    aws_secret_access_key: str = ""
+    aws_default_region: str = ""
+    # Downloads from object storage redirect to a presigned URL valid this long.
+    storage_presign: bool = False
+    storage_presign_seconds: int = 300
+    # Public, per-version documents (a published RFP, its PDF, the preferred-provider list).
+    public_cache_seconds: int = 60
     secret_key: str = ""
     # Keys the audit chain; kept out of the database so its administrators cannot re-chain it.
     audit_key: str = ""
@@ -74,6 +87,8 @@ class Settings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'pipeline.db'}"
         self.database_url = normalize_database_url(self.database_url)
+        if self.storage_url and not self.storage_url.startswith("s3://"):
+            self.storage_dir = Path(self.storage_url)
         if self.storage_dir is None:
             self.storage_dir = self.data_dir / "files"
         if not self.secret_key:
@@ -100,6 +115,16 @@ class Settings(BaseSettings):
     def files_dir(self) -> Path:
         assert self.storage_dir is not None
         return self.storage_dir
+
+    @property
+    def s3_location(self) -> tuple[str, str] | None:
+        """(bucket, prefix) when files live in object storage, else None."""
+        if not self.storage_url.startswith("s3://"):
+            return None
+        bucket, _, prefix = self.storage_url.removeprefix("s3://").partition("/")
+        if not bucket:
+            raise ValueError("STORAGE_URL must name a bucket: s3://bucket/prefix")
+        return bucket, prefix.strip("/")
 
     @property
     def anchors_dir(self) -> Path:
