@@ -12,7 +12,7 @@ from tests.architecture import (
 )
 
 
-def test_scoring_is_pure_and_schema_comes_from_migrations() -> None:
+def test_the_code_keeps_every_architecture_rule() -> None:
     assert violations() == []
 
 
