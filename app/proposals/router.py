@@ -8,7 +8,6 @@ from app.core.documents import FILE_KINDS
 from app.core.downloads import file_download
 from app.core.pagination import Page
 from app.core.routing import api_router, streams_upload
-from app.core.storage import get_storage
 from app.core.uploads import upload_from
 from app.deps import CurrentUser, SessionDep, checked_before_upload
 from app.proposals import attachments as attachment_service
@@ -145,7 +144,7 @@ def download_attachment(
         session=session, user=user, attachment_id=attachment_id
     )
     return file_download(
-        get_storage().path(attachment.storage_key),
+        attachment.storage_key,
         filename=attachment.filename,
         media_type=attachment.content_type,
         etag=f'"{attachment.sha256}"',

@@ -1,4 +1,3 @@
-
 from app.core.routing import api_router
 from app.deps import CurrentUser, SessionDep
 from app.self_audit import service
