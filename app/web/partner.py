@@ -15,7 +15,6 @@ from app.core.downloads import file_download
 from app.core.errors import NotFound, ProblemError
 from app.core.reference import GRADE_CODES, US_STATES
 from app.core.routing import page_router, streams_upload
-from app.core.storage import get_storage
 from app.core.uploads import upload_from
 from app.deps import SessionDep, checked_before_upload
 from app.matching import service as matching_service
@@ -342,7 +341,7 @@ def download_attachment(
         session=session, user=user, attachment_id=attachment_id
     )
     return file_download(
-        get_storage().path(attachment.storage_key),
+        attachment.storage_key,
         filename=attachment.filename,
         media_type=attachment.content_type,
         etag=f'"{attachment.sha256}"',
