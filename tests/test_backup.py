@@ -6,8 +6,8 @@ from pathlib import Path
 from sqlalchemy import text
 
 from app.all_models import metadata
-from app.core.config import get_settings
 from app.core.db import get_engine
+from app.core.storage import get_storage
 from tests.support import Api, published_rfp, run_cli, submitted_proposal
 
 
@@ -17,11 +17,10 @@ def _snapshot() -> tuple[dict[str, int], dict[str, str]]:
             t.name: int(conn.execute(text(f"SELECT count(*) FROM {t.name}")).scalar_one())  # noqa: S608
             for t in metadata.sorted_tables
         }  # noqa: S608
-    root = get_settings().files_dir
+    storage = get_storage()  # the local folder or the bucket, whichever the run uses
     files = {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in root.rglob("*")
-        if p.is_file() and p.relative_to(root).parts[0] != "tmp"
+        key: hashlib.sha256(b"".join(storage.open(key).chunks)).hexdigest()
+        for key in storage.iter_keys("")
     }
     return rows, files
 
@@ -43,9 +42,8 @@ def test_backup_restore_round_trip(api: Api, tmp_path: Path) -> None:
     # Lose data: rows and files.
     with get_engine().begin() as conn:
         conn.execute(text("DELETE FROM proposal_versions"))
-    for path in get_settings().files_dir.rglob("*"):
-        if path.is_file():
-            path.unlink()
+    for key in list(get_storage().iter_keys("")):
+        get_storage().delete(key)
     assert _snapshot() != before
 
     assert run_cli("restore", str(dest)).returncode == 2  # asks for --yes
