@@ -23,9 +23,10 @@ _counter = itertools.count(1)
 
 
 def start_server(
-    workers: int, log_path: Path, port: int | None = None
+    workers: int, log_path: Path, port: int | None = None, env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """`python -m app serve` in a child process on this test run's database and files."""
+    """`python -m app serve` in a child process on this test run's database and files (or
+    on the settings `env` gives)."""
     if port is None:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
@@ -33,7 +34,7 @@ def start_server(
     log = log_path.open("ab")
     server = subprocess.Popen(  # noqa: S603 - our own command line
         [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(workers)],
-        env=os.environ.copy(),
+        env=os.environ.copy() if env is None else env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -286,63 +287,8 @@ def submitted_proposal(api: "Api", partner: Actor, rfp: dict[str, Any]) -> dict[
 def finalized_list(
     api: "Api", state_staff: Actor, partners: list[Actor], scores: list[int] | None = None
 ) -> dict[str, Any]:
-    """Run a whole selection: publish, submit, review, finalize; the partners end up listed.
+    """A whole selection run, finalized, the partners listed: `worlds.finalized_listing`
+    (built by the services; kept under this name for its callers)."""
+    from tests.worlds import finalized_listing  # worlds builds on this module
 
-    `scores` gives each partner's level on every criterion (default 3 of 4: approved).
-    """
-    rfp = published_rfp(api, state_staff, reviewers_per_proposal=1)
-    proposals = [submitted_proposal(api, p, rfp) for p in partners]
-    invited = api.client.post(
-        f"/api/v1/rfps/{rfp['id']}/reviewers",
-        json={"email": f"{unique('reviewer')}@panel.example", "name": "Reviewer"},
-        headers=state_staff.headers,
-    ).json()
-    api.client.post(
-        "/api/v1/auth/accept-invite",
-        json={"invite_token": invited["invite_token"], "password": PASSWORD},
-    )
-    me = api.client.get(
-        "/api/v1/rfps/" + rfp["id"] + "/reviewers", headers=state_staff.headers
-    ).json()["items"][0]
-    reviewer = api.login(me["email"])
-    pass_deadline(rfp["id"])
-    assert (
-        api.client.post(
-            f"/api/v1/rfps/{rfp['id']}/assignments/auto", headers=state_staff.headers
-        ).status_code
-        == 200
-    )
-    api.client.post(
-        f"/api/v1/rfps/{rfp['id']}/attestation",
-        json={"no_conflict": True, "confidentiality": True},
-        headers=reviewer.headers,
-    )
-    levels = scores or [3] * len(partners)
-    by_proposal = {p["id"]: level for p, level in zip(proposals, levels, strict=True)}
-    for assignment in api.client.get("/api/v1/me/assignments", headers=reviewer.headers).json()[
-        "items"
-    ]:
-        level = by_proposal[assignment["proposal_id"]]
-        body = {
-            "scores": [
-                {"criterion_key": c["key"], "value": level, "comment": "Reasoned comment."}
-                for c in rfp["criteria"]
-            ]
-        }
-        assert (
-            api.client.put(
-                f"/api/v1/assignments/{assignment['id']}/scores",
-                json=body,
-                headers=reviewer.headers,
-            ).status_code
-            == 200
-        )
-        assert (
-            api.client.post(
-                f"/api/v1/assignments/{assignment['id']}/submit", headers=reviewer.headers
-            ).status_code
-            == 200
-        )
-    finalized = api.client.post(f"/api/v1/rfps/{rfp['id']}/finalize", headers=state_staff.headers)
-    assert finalized.status_code == 200, finalized.text
-    return rfp
+    return finalized_listing(state_staff, partners, scores)

@@ -31,7 +31,6 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.conftest import _wipe
 from tests.support import PDF_BYTES, Api
@@ -719,16 +718,10 @@ def clean_database() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def world(live_server: str | None) -> Iterator[World]:
+def world(session_client: httpx.Client) -> World:
     _wipe()
-    if live_server is not None:
-        with httpx.Client(base_url=live_server, timeout=120) as http:
-            yield build_world(Api(http))
-        return
-    from app.main import app
-
-    with TestClient(app, raise_server_exceptions=False) as test_client:
-        yield build_world(Api(test_client))
+    session_client.cookies.clear()
+    return build_world(Api(session_client))
 
 
 class Visitors:

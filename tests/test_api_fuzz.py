@@ -42,7 +42,6 @@ from typing import Any
 
 import pytest
 import schemathesis
-from fastapi.testclient import TestClient
 from schemathesis.core.failures import FailureGroup
 from sqlalchemy import text
 
@@ -51,13 +50,13 @@ from app.core.config import get_settings
 from app.core.db import get_engine
 from app.core.security import create_access_token
 from app.main import app
+from tests import worlds
 from tests.support import (
     PASSWORD,
     Actor,
     Api,
     complete_proposal,
     create_rfp,
-    finalized_list,
     future,
     pass_deadline,
     published_rfp,
@@ -137,7 +136,7 @@ def _build_world(client: Any) -> World:
     second = api.partner(**profile)
 
     # A finished selection: both partners approved and on the preferred-provider list.
-    finalized = finalized_list(api, state_staff, [first, second])
+    finalized = worlds.finalized_listing(state_staff, [first, second])
     panel = _must(
         client.get(f"/api/v1/rfps/{finalized['id']}/reviewers", headers=state_staff.headers)
     )
@@ -585,15 +584,15 @@ class Recorder:
 
 
 @pytest.fixture
-def world(clean_database: None) -> World:
+def world(clean_database: None, session_client: Any) -> World:
     global _WORLD, _WORLD_ERROR
     if _WORLD_ERROR is not None:
         pytest.fail(f"building the world failed earlier: {_WORLD_ERROR}", pytrace=False)
     if _WORLD is None:
         started = time.monotonic()
         try:
-            with TestClient(app, raise_server_exceptions=False) as client:
-                built = _build_world(client)
+            session_client.cookies.clear()
+            built = _build_world(session_client)
         except Exception as exc:  # every other test would try again, and fail the same way
             _WORLD_ERROR = f"{type(exc).__name__}: {exc}"
             raise

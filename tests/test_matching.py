@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from tests.support import Actor, Api, assert_problem, finalized_list, unique
+from tests import worlds
+from tests.support import Actor, Api, assert_problem, unique
 
 CCD_HEADER = "SCHOOL_YEAR,FIPST,LEAID,ST_SCHID,NCESSCH,SCH_NAME,GSLO,GSHI,MEMBER,SCH_TYPE_TEXT\n"
 
@@ -164,7 +165,7 @@ def _setup_market(
         api.partner(states=["VA"], grade_levels=["06", "07", "08"], capacity_clusters=1)
         for _ in range(3)
     ]
-    finalized_list(api, state_staff, partners, scores=[4, 3, 3])
+    worlds.finalized_listing(state_staff, partners, scores=[4, 3, 3])
     made = []
     for c in range(clusters):
         schools = [_school(api, staff, district["id"], c * 10 + n) for n in range(1, 4)]

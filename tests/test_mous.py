@@ -7,57 +7,14 @@ from typing import Any
 
 from pypdf import PdfReader
 
-from tests.support import Actor, Api, assert_problem, finalized_list, unique
+from tests import worlds
+from tests.support import Api, assert_problem
 
 
 def _text(pdf: bytes) -> str:
     return " ".join(
         " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).split()
     )
-
-
-def _accepted_match(api: Api) -> tuple[Actor, Actor, dict[str, Any], list[dict[str, Any]]]:
-    """A district with a cluster of three schools matched to one listed partner, accepted."""
-    state = api.agency("state", "VA")
-    state_staff = api.staff(state["id"])
-    district = api.agency("district", "VA", parent_id=state["id"], nces_id="5100777")
-    staff = api.staff(district["id"])
-    partner = api.partner(states=["VA"], grade_levels=["06", "07", "08"], capacity_clusters=1)
-    finalized_list(api, state_staff, [partner])
-    schools = []
-    for n in range(1, 4):
-        body = {
-            "nces_id": f"510077700{n:03d}",
-            "name": unique("Middle School "),
-            "grade_low": "06",
-            "grade_high": "08",
-        }
-        schools.append(
-            api.client.post(
-                f"/api/v1/agencies/{district['id']}/schools", json=body, headers=staff.headers
-            ).json()
-        )
-    api.client.post(
-        f"/api/v1/agencies/{district['id']}/clusters",
-        json={"name": "Eastside cluster", "school_ids": [s["id"] for s in schools]},
-        headers=staff.headers,
-    )
-    run = api.client.post(
-        f"/api/v1/agencies/{district['id']}/matching-runs", json={}, headers=staff.headers
-    ).json()
-    match = run["matches"][0]
-    assert (
-        api.client.post(f"/api/v1/matches/{match['id']}/accept", headers=staff.headers).status_code
-        == 200
-    )
-    return staff, partner, match, schools
-
-
-def _draft(api: Api) -> tuple[Actor, Actor, dict[str, Any], list[dict[str, Any]]]:
-    staff, partner, match, schools = _accepted_match(api)
-    created = api.client.post(f"/api/v1/matches/{match['id']}/mou", headers=staff.headers)
-    assert created.status_code == 201, created.text
-    return staff, partner, created.json(), schools
 
 
 def _terms(mou: dict[str, Any]) -> dict[str, Any]:
@@ -70,7 +27,7 @@ def _terms(mou: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_draft_defaults_and_versioned_edits(api: Api) -> None:
-    staff, partner, mou, schools = _draft(api)
+    staff, partner, mou, schools = worlds.drafted_mou(api)
     assert mou["version"] == 1 and mou["status"] == "draft"
     assert {s["nces_id"] for s in mou["schools"]} == {s["nces_id"] for s in schools}
     assert mou["autonomies"]["people"][0]["key"] == "choose_principal"
@@ -112,7 +69,7 @@ def test_draft_defaults_and_versioned_edits(api: Api) -> None:
 
 
 def test_benchmark_years_are_checked(api: Api) -> None:
-    staff, _, mou, _ = _draft(api)
+    staff, _, mou, _ = worlds.drafted_mou(api)
     terms = _terms(mou)
     terms["benchmarks"] = [
         {"metric": "Attendance", "kind": "leading", "baseline": 80, "targets": {"3": 90}}
@@ -149,7 +106,7 @@ def test_pdf_text_escaping_no_fetch_and_identical_downloads(api: Api) -> None:
     port = server.server_address[1]
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        staff, partner, mou, schools = _draft(api)
+        staff, partner, mou, schools = worlds.drafted_mou(api)
         terms = _terms(mou)
         terms["notes"] = (
             f'<img src="file:///etc/passwd"> <img src="http://127.0.0.1:{port}/x.png"> '
@@ -185,7 +142,7 @@ def test_pdf_text_escaping_no_fetch_and_identical_downloads(api: Api) -> None:
 
 
 def test_execute_freezes_then_amend(api: Api) -> None:
-    staff, partner, mou, _ = _draft(api)
+    staff, partner, mou, _ = worlds.drafted_mou(api)
     url = f"/api/v1/mous/{mou['id']}"
     assert_problem(api.client.post(url + "/execute", headers=partner.headers), 403)
     executed = api.client.post(url + "/execute", headers=staff.headers)
@@ -219,7 +176,7 @@ def test_execute_freezes_then_amend(api: Api) -> None:
 
 
 def test_only_the_district_and_matched_partner_see_it(api: Api) -> None:
-    staff, partner, mou, _ = _draft(api)
+    staff, partner, mou, _ = worlds.drafted_mou(api)
     url = f"/api/v1/mous/{mou['id']}"
     other_partner = api.partner()
     state = api.agency("state", "MD")
@@ -239,7 +196,7 @@ def test_mou_needs_an_accepted_match(api: Api) -> None:
     district = api.agency("district", "VA", parent_id=state["id"], nces_id="5100888")
     staff = api.staff(district["id"])
     partner = api.partner(states=["VA"], grade_levels=["06", "07", "08"])
-    finalized_list(api, state_staff, [partner])
+    worlds.finalized_listing(state_staff, [partner])
     ids = []
     for n in range(1, 4):
         body = {

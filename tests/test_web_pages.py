@@ -7,10 +7,10 @@ from typing import Any
 
 import httpx
 
+from tests import worlds
 from tests.support import (
     PDF_BYTES,
     Api,
-    finalized_list,
     future,
     pass_deadline,
     published_rfp,
@@ -299,7 +299,7 @@ def test_district_imports_clusters_matches_and_drafts_the_mou(
     district = api.agency("district", "VA", parent_id=state["id"], nces_id="5100042")
     district_actor = api.staff(district["id"])
     partners = [api.partner(capacity_clusters=1) for _ in range(2)]
-    finalized_list(api, state_staff, partners)
+    worlds.finalized_listing(state_staff, partners)
     staff = Person(client).sign_in(district_actor.email)
     assert "/district/schools" in staff.get("/dashboard")
 
