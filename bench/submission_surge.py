@@ -336,11 +336,8 @@ def canonical_receipt(content: dict[str, Any]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def file_sha256(path: Path) -> str | None:
-    if not path.is_file():
-        return None
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+def stored_sha256(data: bytes | None) -> str | None:
+    return None if data is None else hashlib.sha256(data).hexdigest()
 
 
 def verify(partners: list[Partner], answers: dict[str, dict[str, Any]], size: int) -> Verdict:
@@ -386,7 +383,7 @@ def verify(partners: list[Partner], answers: dict[str, dict[str, Any]], size: in
         if (
             canonical_receipt(content) == told[0].receipt
             and [a["sha256"] for a in named] == [sent]
-            and file_sha256(storage.path(stored_keys.get(named[0]["id"], "missing"))) == sent
+            and stored_sha256(storage.read(stored_keys.get(named[0]["id"], "missing"))) == sent
         ):
             verdict.verified += 1
         else:
