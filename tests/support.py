@@ -159,6 +159,43 @@ class Api:
         return self.login(email)
 
 
+def invited_reviewer(
+    api: Api,
+    staff: Actor,
+    rfp_id: str,
+    *,
+    email: str | None = None,
+    name: str | None = None,
+    attested: bool = True,
+) -> Actor:
+    """Invite a reviewer to the RFP's panel, accept the invitation, sign in (and attest):
+    the one copy of the flow for the tests that need a panel member."""
+    email = email or f"{unique('reviewer')}@panel.example"
+    name = name or unique("Quinn Reviewer ")
+    invited = api.client.post(
+        f"/api/v1/rfps/{rfp_id}/reviewers",
+        json={"email": email, "name": name},
+        headers=staff.headers,
+    )
+    assert invited.status_code == 201, invited.text
+    accepted = api.client.post(
+        "/api/v1/auth/accept-invite",
+        json={"invite_token": invited.json()["invite_token"], "password": PASSWORD},
+    )
+    assert accepted.status_code == 200, accepted.text
+    reviewer = api.login(email)
+    assert reviewer.id == invited.json()["user_id"]
+    reviewer.extra["name"] = name
+    if attested:
+        response = api.client.post(
+            f"/api/v1/rfps/{rfp_id}/attestation",
+            json={"no_conflict": True, "confidentiality": True},
+            headers=reviewer.headers,
+        )
+        assert response.status_code == 201, response.text
+    return reviewer
+
+
 def assert_problem(response: Any, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.support import (
-    PASSWORD,
     PDF_BYTES,
     Actor,
     Api,
     complete_self_audit,
     create_rfp,
     future,
+    invited_reviewer,
     pass_deadline,
     published_rfp,
 )
@@ -77,35 +77,9 @@ def _ok(response: Any, status: int = 200) -> dict[str, Any]:
 
 
 def _reviewer(api: Api, staff: Actor, rfp_id: str, name: str) -> Actor:
+    """A panel member who attested, with an email made from the name."""
     email = f"{name.lower().replace(' ', '.')}@panel.example"
-    invited = _ok(
-        api.client.post(
-            f"/api/v1/rfps/{rfp_id}/reviewers",
-            json={"email": email, "name": name},
-            headers=staff.headers,
-        ),
-        201,
-    )
-    _ok(
-        api.client.post(
-            "/api/v1/auth/accept-invite",
-            json={"invite_token": invited["invite_token"], "password": PASSWORD},
-        )
-    )
-    reviewer = api.login(email)
-    reviewer.extra["name"] = name
-    return reviewer
-
-
-def _attest(api: Api, reviewer: Actor, rfp_id: str) -> None:
-    _ok(
-        api.client.post(
-            f"/api/v1/rfps/{rfp_id}/attestation",
-            json={"no_conflict": True, "confidentiality": True},
-            headers=reviewer.headers,
-        ),
-        201,
-    )
+    return invited_reviewer(api, staff, rfp_id, email=email, name=name)
 
 
 def _submitted(
@@ -154,7 +128,6 @@ def _case(api: Api, actors: dict[str, Actor], state: str) -> Case:
     for role in PANEL_ROLES:
         name = f"Judge {role.split('_')[0].title()} {tag.title()}"
         case.reviewers[role] = _reviewer(api, staff, rfp["id"], name)
-        _attest(api, case.reviewers[role], rfp["id"])
     # The conflicted reviewer declares the conflict themselves, before anyone applies.
     _ok(
         api.client.post(
@@ -235,7 +208,6 @@ def build_world(api: Api) -> World:
     actors["other_panel_reviewer"] = _reviewer(
         api, actors["other_staff"], other_rfp["id"], "Judge Elsewhere"
     )
-    _attest(api, actors["other_panel_reviewer"], other_rfp["id"])
     school_ids = []
     for n in range(1, 4):
         school = _ok(

@@ -1,25 +1,16 @@
 """The hash-chained audit trail: a row for every change, visible to the owning agency,
 and `verify-audit` noticing an altered, deleted or reordered row."""
 
-import os
 import subprocess
-import sys
 
 from sqlalchemy import text
 
 from app.core.db import get_engine
-from tests.support import PASSWORD, Api, assert_problem, unique
+from tests.support import PASSWORD, Api, assert_problem, run_cli, unique
 
 
 def _verify() -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", "verify-audit"],
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-        check=False,
-        timeout=120,
-    )
+    return run_cli("verify-audit")
 
 
 def _actions(api: Api, headers: dict[str, str], **params: str) -> list[str]:

@@ -8,14 +8,13 @@ from sqlalchemy import text
 
 from app.core.db import get_engine
 from tests.support import (
-    PASSWORD,
     Actor,
     Api,
     complete_proposal,
+    invited_reviewer,
     pass_deadline,
     published_rfp,
     submitted_proposal,
-    unique,
 )
 
 
@@ -49,26 +48,7 @@ def test_parallel_submits_make_one_version(api: Api) -> None:
 
 
 def _panel(api: Api, staff: Actor, rfp: dict[str, Any], size: int) -> list[Actor]:
-    reviewers = []
-    for _ in range(size):
-        email = f"{unique('rev')}@panel.example"
-        invite = api.client.post(
-            f"/api/v1/rfps/{rfp['id']}/reviewers",
-            json={"email": email, "name": "R"},
-            headers=staff.headers,
-        )
-        api.client.post(
-            "/api/v1/auth/accept-invite",
-            json={"invite_token": invite.json()["invite_token"], "password": PASSWORD},
-        )
-        reviewer = api.login(email)
-        api.client.post(
-            f"/api/v1/rfps/{rfp['id']}/attestation",
-            json={"no_conflict": True, "confidentiality": True},
-            headers=reviewer.headers,
-        )
-        reviewers.append(reviewer)
-    return reviewers
+    return [invited_reviewer(api, staff, rfp["id"], name="R") for _ in range(size)]
 
 
 def test_parallel_assignment_runs_do_not_double_assign(api: Api) -> None:

@@ -27,6 +27,7 @@ from tests.support import (
     Actor,
     Api,
     assert_problem,
+    invited_reviewer,
     pass_deadline,
     published_rfp,
     start_server,
@@ -65,10 +66,7 @@ def bearer(response: httpx.Response) -> dict[str, str]:
 
 def active_reviewer(api: Api, staff: Actor, rfp_id: str) -> Actor:
     email = f"{unique('reviewer')}@university.example"
-    invited = invite(api, staff, rfp_id, email)
-    assert invited.status_code == 201, invited.text
-    assert accept(api, invited.json()["invite_token"]).status_code == 200
-    return api.login(email)
+    return invited_reviewer(api, staff, rfp_id, email=email, name="Riley Reviewer", attested=False)
 
 
 def outbox() -> list[EmailMessage]:

@@ -3,7 +3,7 @@
 from typing import Any
 
 from tests import worlds
-from tests.support import Actor, Api, assert_problem, unique
+from tests.support import Actor, Api, assert_problem, run_cli, unique
 
 CCD_HEADER = "SCHOOL_YEAR,FIPST,LEAID,ST_SCHID,NCESSCH,SCH_NAME,GSLO,GSHI,MEMBER,SCH_TYPE_TEXT\n"
 
@@ -282,10 +282,6 @@ def test_accept_settles_the_cluster_and_uses_capacity(api: Api) -> None:
 
 
 def test_import_schools_cli_shows_progress(api: Api, tmp_path: Any) -> None:
-    import os
-    import subprocess
-    import sys
-
     staff, district, _ = _district(api)
     rows = "".join(
         f"2023-2024,51,5100001,VA-{n},5100001{n:05d},School {n},06,08,300,Regular\n"
@@ -293,14 +289,7 @@ def test_import_schools_cli_shows_progress(api: Api, tmp_path: Any) -> None:
     )
     path = tmp_path / "ccd.csv"
     path.write_text(CCD_HEADER + rows)
-    result = subprocess.run(
-        [sys.executable, "-m", "app", "import-schools", district["id"], str(path)],
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-        check=False,
-        timeout=120,
-    )
+    result = run_cli("import-schools", district["id"], str(path))
     assert result.returncode == 0, result.stderr
     assert "250/250" in result.stderr and "#" in result.stderr
     assert "Created 250" in result.stdout

@@ -16,15 +16,14 @@ from typing import Any
 import pytest
 
 from tests.support import (
-    PASSWORD,
     PDF_BYTES,
     Actor,
     Api,
     assert_problem,
+    invited_reviewer,
     pass_deadline,
     published_rfp,
     submitted_proposal,
-    unique,
 )
 
 V1 = "/api/v1"
@@ -47,32 +46,10 @@ def attest(api: Api, actor: Actor, rfp_id: str, **body: Any) -> Any:
     )
 
 
-def reviewer(api: Api, staff: Actor, rfp_id: str, *, attested: bool = True) -> Actor:
-    """Invite a reviewer to the RFP's panel, accept the invitation, log in (and attest)."""
-    email = f"{unique('reviewer')}@panel.example"
-    name = unique("Quinn Reviewer ")
-    invited = api.client.post(
-        f"{V1}/rfps/{rfp_id}/reviewers", json={"email": email, "name": name}, headers=staff.headers
-    )
-    assert invited.status_code == 201, invited.text
-    token = invited.json()["invite_token"]
-    accepted = api.client.post(
-        f"{V1}/auth/accept-invite", json={"invite_token": token, "password": PASSWORD}
-    )
-    assert accepted.status_code == 200, accepted.text
-    actor = api.login(email)
-    assert actor.id == invited.json()["user_id"]
-    actor.extra["name"] = name
-    if attested:
-        response = attest(api, actor, rfp_id)
-        assert response.status_code == 201, response.text
-    return actor
-
-
 def panel(
     api: Api, staff: Actor, rfp: dict[str, Any], n: int, *, attested: bool = True
 ) -> list[Actor]:
-    return [reviewer(api, staff, rfp["id"], attested=attested) for _ in range(n)]
+    return [invited_reviewer(api, staff, rfp["id"], attested=attested) for _ in range(n)]
 
 
 def auto_assign(api: Api, staff: Actor, rfp_id: str) -> list[dict[str, Any]]:
@@ -241,7 +218,7 @@ def test_invited_reviewer_must_attest_before_opening_an_assignment(api: Api) -> 
     assert_problem(api.client.post(url, json=body, headers=api.staff(state="MD").headers), 404)
     assert_problem(api.client.post(url, json=body), 401)
 
-    member = reviewer(api, staff, rfp["id"], attested=False)
+    member = invited_reviewer(api, staff, rfp["id"], attested=False)
     me = api.client.get(f"{V1}/me", headers=member.headers).json()
     assert me["role"] == "reviewer"
     pass_deadline(rfp["id"])
@@ -259,7 +236,7 @@ def test_invited_reviewer_must_attest_before_opening_an_assignment(api: Api) -> 
     assert_problem(attest(api, partner, rfp["id"]), 403)
     assert_problem(attest(api, staff, rfp["id"]), 403)
     # A reviewer of another RFP is not on this panel.
-    stranger = reviewer(api, staff, published_rfp(api, staff)["id"], attested=False)
+    stranger = invited_reviewer(api, staff, published_rfp(api, staff)["id"], attested=False)
     assert_problem(attest(api, stranger, rfp["id"]), 404)
     assert_problem(api.client.get(f"{V1}/assignments/{aid}", headers=stranger.headers), 404)
     gate = assert_problem(api.client.get(f"{V1}/assignments/{aid}", headers=member.headers), 409)
@@ -285,7 +262,7 @@ def test_attestation_is_per_rfp(api: Api) -> None:
     rfps = [published_rfp(api, staff, reviewers_per_proposal=1) for _ in range(2)]
     for rfp in rfps:
         submitted_proposal(api, partner, rfp)
-    member = reviewer(api, staff, rfps[0]["id"])  # attests to the first RFP only
+    member = invited_reviewer(api, staff, rfps[0]["id"])  # attests to the first RFP only
     again = api.client.post(
         f"{V1}/rfps/{rfps[1]['id']}/reviewers",
         json={"email": member.email, "name": member.extra["name"]},
@@ -936,7 +913,7 @@ def test_review_endpoints_refuse_other_roles_and_other_agencies(api: Api) -> Non
     rfp = published_rfp(api, staff, reviewers_per_proposal=1)
     rid = rfp["id"]
     pid = submitted_proposal(api, partner, rfp)["id"]
-    member = reviewer(api, staff, rid)
+    member = invited_reviewer(api, staff, rid)
     assert_problem(api.client.post(f"{V1}/rfps/{rid}/assignments/auto", headers=staff.headers), 409)
     assert_problem(finalize(api, staff, rid), 409)  # not closed yet
     pass_deadline(rid)
