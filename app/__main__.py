@@ -21,6 +21,7 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    _prepare_metrics_dir()
     import uvicorn
 
     from app.core.migrate import upgrade_to_head
@@ -37,6 +38,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
         access_log=False,
     )
     return 0
+
+
+def _prepare_metrics_dir() -> None:
+    """Point this process and its workers at an empty folder for their metric samples (a
+    previous run's would be summed with this one's). Before anything imports
+    prometheus_client, which reads the variable once."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    from app.core.config import get_settings
+
+    folder = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or get_settings().data_dir / "metrics")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

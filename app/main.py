@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from app.accounts.router import router as accounts_router
 from app.audit.router import router as audit_router
-from app.core import documents, errors
+from app.core import documents, errors, metrics
 from app.core.config import get_settings
 from app.core.db import get_engine
 from app.core.errors import install_error_handlers, problem
@@ -23,6 +23,7 @@ from app.jobs.local import LocalWorker
 from app.matching.router import router as matching_router
 from app.mous.router import router as mous_router
 from app.notifications.router import router as notifications_router
+from app.ops.router import router as ops_router
 from app.proposals.router import router as proposals_router
 from app.providers.router import router as providers_router
 from app.reviews.router import router as reviews_router
@@ -60,6 +61,7 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     limiter.total_tokens = settings.db_pool_size + settings.db_max_overflow
     all_templates()  # a broken template stops the start-up, naming its file
     get_storage().sweep_temporaries()  # uploads cut off by a crashed worker
+    metrics.watch_pool(settings.db_pool_size + settings.db_max_overflow)
     # SQLite has no job queue of its own: this process runs the jobs in one thread, so
     # `make run` needs no second process (PostgreSQL deployments run `python -m app worker`).
     worker = LocalWorker() if _runs_jobs_in_process() else None
@@ -70,6 +72,7 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         worker.stop()
     documents.shutdown()
     get_engine().dispose()
+    metrics.worker_exited()
 
 
 def _runs_jobs_in_process() -> bool:
@@ -117,6 +120,7 @@ def create_app() -> FastAPI:
             return problem(503, "The database is unreachable.", slug="service-unavailable")
         return JSONResponse({"status": "ready"})
 
+    app.include_router(ops_router)
     app.include_router(proposals_router)
     app.include_router(accounts_router)
     app.include_router(audit_router)

@@ -25,6 +25,7 @@ import jinja2
 
 from app.core.config import get_settings
 from app.core.errors import ProblemError
+from app.core.metrics import PDF_RENDER
 
 logger = logging.getLogger("app.documents")
 
@@ -174,7 +175,8 @@ def html_to_pdf(html: str, identifier: str) -> bytes:
 
 
 def render_pdf(template: str, context: dict[str, Any], identifier: str) -> bytes:
-    return html_to_pdf(render_html(template, context), identifier)
+    with PDF_RENDER.labels(template).time():
+        return html_to_pdf(render_html(template, context), identifier)
 
 
 def shutdown() -> None:

@@ -9,7 +9,7 @@ database (the job queue, the outbox) is counted when scraped, so any server answ
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from prometheus_client import (
@@ -70,10 +70,14 @@ STORAGE_ERRORS = Counter(
 UNMATCHED = "unmatched"
 
 
-def route_label(scope: dict[str, Any]) -> str:
+def route_label(scope: Mapping[str, Any]) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
-    return path if isinstance(path, str) else UNMATCHED
+    if isinstance(path, str):
+        return path
+    if "endpoint" in scope and scope.get("root_path"):
+        return str(scope["root_path"])  # a mounted app (the static files): its mount point
+    return UNMATCHED
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:

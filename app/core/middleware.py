@@ -15,6 +15,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core import metrics
 from app.core.config import get_settings
 from app.core.errors import NUL_REFUSED, answer, problem
 from app.core.logging import request_id_var
@@ -251,6 +252,7 @@ class RequestContextMiddleware:
                 )
                 await response(scope, receive, send_decorated)
         finally:
+            seconds = time.perf_counter() - began
             logger.info(
                 "request",
                 extra={
@@ -258,9 +260,15 @@ class RequestContextMiddleware:
                         "method": scope.get("method"),
                         "path": scope.get("path"),
                         "status": status_holder["status"],
-                        "ms": round((time.perf_counter() - began) * 1000, 1),
+                        "ms": round(seconds * 1000, 1),
                     }
                 },
+            )
+            metrics.observe_request(
+                str(scope.get("method")),
+                metrics.route_label(scope),
+                status_holder["status"],
+                seconds,
             )
             request_id_var.reset(token)
 

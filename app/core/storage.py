@@ -192,6 +192,9 @@ def get_storage() -> Storage:
     settings = get_settings()
     local = LocalStorage(settings.files_dir)
     location = settings.s3_location
+    backend = "local" if location is None else "s3"
+    for operation in ("put", "get", "head", "delete", "list", "presign"):
+        STORAGE_ERRORS.labels(backend, operation)  # scraped as 0 until one fails, not absent
     if location is None:
         return local
     # Imported only here: a local deployment never loads boto3.
