@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,20 +58,12 @@ class Server:
 
 
 @contextmanager
-def uvicorn_server(
-    asgi_app: str, env: dict[str, str], log: Path, ready: str = "/readyz"
-) -> Iterator[Server]:
-    """One uvicorn worker serving `asgi_app` with the settings `python -m app serve` uses
-    (proxy headers, no access log), so two apps served this way differ only in the app."""
+def served(command: list[str], env: dict[str, str], log: Path, ready: str) -> Iterator[Server]:
+    """`command --port P`, a server on a free port, until the block ends."""
     port = free_port()
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", asgi_app, "--host", "127.0.0.1"]
-            + ["--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning"],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
+            [*command, "--port", str(port)], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
         )
     try:
         wait_ready(f"http://127.0.0.1:{port}{ready}", process, log)
@@ -79,6 +71,15 @@ def uvicorn_server(
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def uvicorn_server(
+    asgi_app: str, env: dict[str, str], log: Path, ready: str = "/readyz"
+) -> AbstractContextManager[Server]:
+    """One uvicorn worker serving `asgi_app` with the settings `python -m app serve` gives
+    uvicorn (proxy headers, no access log), so two apps served this way differ only in the app."""
+    flags = ["--host", "127.0.0.1", "--workers", "1", "--no-access-log", "--log-level", "warning"]
+    return served([sys.executable, "-m", "uvicorn", asgi_app, *flags], env, log, ready)
 
 
 def cpu_seconds(pid: int) -> float:

@@ -5,7 +5,7 @@
 
 Set-up is not what is measured, so it goes through the services and the models: a published
 RFP asking for one PDF, and N partners, each with a bearer token and a proposal complete but
-for that PDF. Then `app.main:app` is served by one uvicorn worker and the partners,
+for that PDF. Then `python -m app serve` runs one uvicorn worker and the partners,
 `--concurrency` at a time, each upload their PDF and submit (with an Idempotency-Key, retried
 on a network error or a 5xx) through the HTTP API.
 
@@ -15,8 +15,9 @@ one stored and the SHA-256 of the version's canonical content, as `app/proposals
 and that content names the bytes sent, which the stored file holds), and the audit chain.
 
 The floor, `bench/floor_app.py` (parse the multipart, authenticate, check ownership and the
-deadline, commit one row and one audit event), is then served and driven the same way on the
-same database; the server's CPU time per submission is printed for both, with their ratio.
+deadline, commit one row and one audit event), is then served by uvicorn with the same
+settings and driven the same way, on the same database; the server's CPU time per submission
+is printed for both, with their ratio.
 
 Exits 1 if a submission was lost, duplicated or unverified; the p99 bar (5 s) and the ratio
 are printed, not asserted. `--database-url` names a PostgreSQL database, which is dropped and
@@ -55,7 +56,13 @@ if importlib.util.find_spec("sniffio") is None:
 
 import httpx  # noqa: E402
 
-from bench.harness import Server, cpu_seconds, recreate_database, uvicorn_server  # noqa: E402
+from bench.harness import (  # noqa: E402
+    Server,
+    cpu_seconds,
+    recreate_database,
+    served,
+    uvicorn_server,
+)
 
 SECRET_KEY = "submission-surge-bench-secret-key-not-for-production"
 TEMPLATE = "state-preferred-provider"
@@ -471,7 +478,8 @@ def main() -> int:
         setup = time.perf_counter() - began
         print(f"Seeded {args.partners} partners in {setup:.1f} s; the surge begins")
         app_log, floor_log = work / "app.log", work / "floor.log"
-        with uvicorn_server("app.main:app", env, app_log) as server:
+        serve = [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--workers", "1"]
+        with served(serve, env, app_log, "/readyz") as server:
             proposal = f"/api/v1/proposals/{partners[0].proposal_id}"
             warm_up(server, partners[0], f"{proposal}/attachments", f"{proposal}/submit")
             app = Run()
