@@ -456,8 +456,8 @@ def test_office_files_that_inflate_too_much_are_refused(api: Api, client: httpx.
 
 
 def test_an_office_file_zipfile_cannot_read_is_refused_not_a_500(api: Api) -> None:
-    """An archive that claims a zip version the standard library does not implement makes
-    zipfile raise NotImplementedError: that is a refused file (415), not a server error."""
+    """An archive that claims a zip version the standard library cannot read (zipfile raises
+    a RuntimeError subclass for it): that is a refused file (415), not a server error."""
     partner, proposal, key = _draft_proposal(api)
     content = bytearray(_docx())
     central = content.find(b"PK\x01\x02")
