@@ -4,8 +4,13 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
+
+from app.core.db import get_engine
 
 ROOT = Path(__file__).resolve().parents[2]
+# Any fixed number: PostgreSQL advisory locks are named by integers.
+_MIGRATION_LOCK = 2026_1207_23
 
 
 def alembic_config() -> Config:
@@ -15,4 +20,17 @@ def alembic_config() -> Config:
 
 
 def upgrade_to_head() -> None:
-    command.upgrade(alembic_config(), "head")
+    """On PostgreSQL, app servers started together (several machines, a rolling deploy)
+    take turns: the first applies a new revision, the others then find nothing to do."""
+    engine = get_engine()
+    if engine.dialect.name != "postgresql":
+        command.upgrade(alembic_config(), "head")
+        return
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
+        conn.commit()  # the lock is the session's; no transaction stays open meanwhile
+        try:
+            command.upgrade(alembic_config(), "head")
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK})
+            conn.commit()
