@@ -115,7 +115,7 @@ def save_section(
 async def upload_attachment(
     request: Request, session: SessionDep, user: CurrentUser, proposal_id: str
 ) -> AttachmentRead:
-    await checked_before_upload(session, service.get_own, user=user, proposal_id=proposal_id)
+    await checked_before_upload(session, service.check_owner, user=user, proposal_id=proposal_id)
     async with upload_from(request) as upload:
         attachment = await run_in_threadpool(
             attachment_service.add,

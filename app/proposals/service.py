@@ -25,6 +25,7 @@ from app.proposals.schemas import (
 from app.rfps import policies as rfp_policies
 from app.rfps import service as rfp_service
 from app.rfps.models import Rfp, RfpStatus
+from app.rfps.schemas import RfpContent
 from app.self_audit import service as self_audit_service
 from app.self_audit.models import SelfAudit
 
@@ -98,6 +99,16 @@ def partners_only(user: User) -> None:
 def readers_only(user: User) -> None:
     if not policies.may_read_proposals(user):
         raise Forbidden("Your role does not read proposals.")
+
+
+def check_owner(*, session: Session, user: User, proposal_id: str) -> None:
+    """`get_own`'s refusal without loading the proposal and its RFP: for an upload, which is
+    refused before its body is read and loads both once the body is in."""
+    partners_only(user)
+    owner = session.exec(select(Proposal.organization_id).where(Proposal.id == proposal_id))
+    organization_id = owner.first()
+    if organization_id is None or not policies.belongs_to(user, organization_id):
+        raise NotFound("Proposal")
 
 
 def get_own(
@@ -189,12 +200,14 @@ def save_section(
 
 
 def completeness(
-    rfp: Rfp, texts: dict[str, str], attached_keys: set[str], audit_items: Sequence[dict[str, Any]]
+    content: RfpContent,
+    texts: dict[str, str],
+    attached_keys: set[str],
+    audit_items: Sequence[dict[str, Any]],
 ) -> list[CompletenessItem]:
     """Everything submit would refuse, each with where it is: the RFP's sections and required
     attachments against the proposal's texts, attachments and self-audit."""
     missing: list[CompletenessItem] = []
-    content = rfp_service.content_of(rfp)
     for section in content.sections:
         words = word_count(texts.get(section.key, ""))
         where = ["sections", section.key]
@@ -267,7 +280,7 @@ def read(*, session: Session, proposal: Proposal, rfp: Rfp, working_copy: bool) 
         attachments = active_attachments(session, proposal.id)
         audit_row = session.get(SelfAudit, proposal.organization_id)
         missing = completeness(
-            rfp,
+            rfp_service.content_of(rfp),
             proposal.sections,
             {a.key for a in attachments},
             audit_row.items if audit_row else [],

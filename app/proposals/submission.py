@@ -35,8 +35,9 @@ def submit(
     attachments = proposal_service.active_attachments(session, proposal_id)
     audit_row = session.get(SelfAudit, proposal.organization_id)
     audit_items = audit_row.items if audit_row else []
+    rfp_content = rfp_service.content_of(rfp)
     missing = proposal_service.completeness(
-        rfp, proposal.sections, {a.key for a in attachments}, audit_items
+        rfp_content, proposal.sections, {a.key for a in attachments}, audit_items
     )
     if missing:
         raise Unprocessable(
@@ -45,7 +46,7 @@ def submit(
             errors=[m.model_dump() for m in missing],
         )
     organization = session.get(Organization, proposal.organization_id)
-    sections = rfp_service.content_of(rfp).sections
+    sections = rfp_content.sections
     content = {
         "rfp_id": rfp.id,
         "rfp_version": rfp.version,

@@ -305,7 +305,7 @@ async def upload_attachment(
     request: Request, session: SessionDep, user: SignedIn, proposal_id: str
 ) -> Response:
     await checked_before_upload(
-        session, proposal_service.get_own, user=user, proposal_id=proposal_id
+        session, proposal_service.check_owner, user=user, proposal_id=proposal_id
     )
     try:
         async with upload_from(request) as upload:
