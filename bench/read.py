@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
-from fastapi import FastAPI  # noqa: E402
+from fastapi import FastAPI, Response  # noqa: E402
 
 from bench.harness import (  # noqa: E402
     PASSWORD,
@@ -36,12 +35,10 @@ from bench.harness import (  # noqa: E402
     uvicorn_server,
 )
 
-# The baseline: the same document, from memory, through FastAPI's own serialization.
+# The baseline: the same document's bytes, from memory (no database, no serialization).
 bare_app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
-_DOCUMENT: dict[str, object] = (
-    json.loads(Path(os.environ["BENCH_DOCUMENT"]).read_text())
-    if os.environ.get("BENCH_DOCUMENT")
-    else {}
+_DOCUMENT = (
+    Path(os.environ["BENCH_DOCUMENT"]).read_bytes() if os.environ.get("BENCH_DOCUMENT") else b"{}"
 )
 
 
@@ -51,8 +48,8 @@ def bare_ready() -> dict[str, str]:
 
 
 @bare_app.get("/bare/rfps/{rfp_id}")
-def bare_rfp(rfp_id: str) -> dict[str, object]:
-    return _DOCUMENT
+def bare_rfp(rfp_id: str) -> Response:
+    return Response(_DOCUMENT, media_type="application/json")
 
 
 async def seed(base: str) -> str:
