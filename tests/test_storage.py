@@ -164,3 +164,20 @@ def test_failures_are_counted_as_storage_errors(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="SignatureDoesNotMatch|AccessDenied|403"):
         storage.write("documents/refused.pdf", b"x")
     assert errors() == before + 1
+
+
+def test_storage_url_chooses_the_store(tmp_path: Path) -> None:
+    from app.core.config import Settings
+
+    as_path = Settings(storage_url=str(tmp_path / "here"), data_dir=tmp_path)
+    assert as_path.files_dir == tmp_path / "here" and as_path.s3_location is None
+    legacy = Settings(storage_dir=tmp_path / "old", data_dir=tmp_path)
+    assert legacy.files_dir == tmp_path / "old" and legacy.s3_location is None
+    bucket = Settings(storage_url="s3://pipeline-files/prod/", data_dir=tmp_path)
+    assert bucket.s3_location == ("pipeline-files", "prod")
+    assert Settings(storage_url="s3://pipeline-files", data_dir=tmp_path).s3_location == (
+        "pipeline-files",
+        "",
+    )
+    with pytest.raises(ValueError, match="must name a bucket"):
+        _ = Settings(storage_url="s3:///prefix", data_dir=tmp_path).s3_location
