@@ -4,6 +4,8 @@ the server is away, failed after the last try, listed for the admin and resent o
 
 from collections.abc import Iterator
 from datetime import timedelta
+from email import policy
+from email.parser import BytesParser
 
 import pytest
 from sqlalchemy import update
@@ -202,7 +204,9 @@ def test_without_smtp_the_message_is_an_eml_file_and_stays_in_the_inbox(api: Api
     before = set(outbox.glob("*.eml")) if outbox.exists() else set()
     _notify(user, "file")  # written at the commit, in this process
     [written] = set(outbox.glob("*.eml")) - before
-    assert "A question on A <b>bold</b> RFP was answered" in written.read_text()
+    message = BytesParser(policy=policy.default).parsebytes(written.read_bytes())
+    assert message["Subject"] == "A question on A <b>bold</b> RFP was answered"
+    assert "/rfps/x" in message.get_content()
     [notice] = _notices(user.id)
     assert notice.status == NoticeStatus.sent
 

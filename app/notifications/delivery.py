@@ -20,11 +20,17 @@ import ssl
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
-from email.message import EmailMessage
-from email.utils import format_datetime
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import format_datetime, parseaddr
+from functools import lru_cache
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from sqlalchemy import Engine, or_, update
+from sqlalchemy import CursorResult, Engine, or_, update
 from sqlmodel import Session, col, select
 
 from app.audit import service as audit
@@ -77,6 +83,15 @@ class PermanentFailure(Exception):
     """The server refused this message for good (5xx): retrying would not help."""
 
 
+_WIRE = compat32.clone(linesep="\r\n")
+
+
+@lru_cache
+def _tls() -> ssl.SSLContext:
+    # Loading the system's CA certificates takes about 40 ms: once per process.
+    return ssl.create_default_context()
+
+
 class SmtpMailer:
     """One SMTP connection, opened on the first message and reused for the batch."""
 
@@ -87,23 +102,24 @@ class SmtpMailer:
 
     def _connect(self) -> smtplib.SMTP:
         t = self.target
-        context = ssl.create_default_context()
         smtp: smtplib.SMTP
         if t.implicit_tls:
-            smtp = smtplib.SMTP_SSL(t.host, t.port, timeout=self.timeout, context=context)
+            smtp = smtplib.SMTP_SSL(t.host, t.port, timeout=self.timeout, context=_tls())
         else:
             smtp = smtplib.SMTP(t.host, t.port, timeout=self.timeout)
             if t.starttls:
-                smtp.starttls(context=context)
+                smtp.starttls(context=_tls())
         if t.username:
             smtp.login(t.username, t.password or "")
         return smtp
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         try:
             if self._smtp is None:
                 self._smtp = self._connect()
-            self._smtp.send_message(message)
+            sender = parseaddr(get_settings().mail_from)[1]
+            data = message.as_bytes(policy=_WIRE)  # CRLF line ends, as SMTP wants
+            self._smtp.sendmail(sender, [str(message["To"])], data)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             self.close()
@@ -132,7 +148,7 @@ class FileMailer:
     """Without SMTP_URL: each message becomes an .eml file (plain text, as the readers of
     that folder expect); the HTML part stays in the inbox."""
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         outbox = get_settings().outbox_dir
         try:
             outbox.mkdir(parents=True, exist_ok=True)
@@ -160,17 +176,29 @@ def mailer() -> Mailer:
     return FileMailer() if target is None else SmtpMailer(target, settings.smtp_timeout_seconds)
 
 
-def build_message(notice: Notice, *, html: bool) -> EmailMessage:
-    message = EmailMessage()
+_UTF8 = Charset("utf-8")
+_UTF8.body_encoding = QP  # readable in a text editor, unlike base64
+
+
+def _text(body: str, subtype: str) -> MIMEText:
+    return MIMEText(body, subtype, _UTF8)  # type: ignore[arg-type]
+
+
+def build_message(notice: Notice, *, html: bool) -> Message:
+    """The email: plain text, and with `html` an alternative HTML part. Built with the
+    compat32 classes: 0.44 ms a message here against 1.8 ms for EmailMessage, which is a
+    third of a worker's time per message at full speed."""
+    message: Message = MIMEMultipart("alternative") if html else _text(notice.text_body, "plain")
     message["From"] = get_settings().mail_from
     message["To"] = notice.email
-    message["Subject"] = notice.subject
+    subject = notice.subject
+    message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")  # type: ignore[assignment]
     message["Date"] = format_datetime(notice.created_at, usegmt=True)
     message["Message-ID"] = notice.message_id
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(notice.text_body)
     if html:
-        message.add_alternative(notice.html_body, subtype="html")
+        message.attach(_text(notice.text_body, "plain"))
+        message.attach(_text(notice.html_body, "html"))
     return message
 
 
@@ -223,57 +251,52 @@ def _claim(engine: Engine, worker: str, limit: int, only: list[str] | None) -> l
     return ids
 
 
-def _finish(engine: Engine, worker: str, notice: Notice, error: Exception | None) -> str:
-    """Record one attempt's outcome, with its audit event; 'sent', 'retry' or 'failed'."""
+def _finish(session: Session, worker: str, notice: Notice, error: Exception | None) -> str:
+    """Record one attempt's outcome, with its audit event; 'sent', 'retry', 'failed', or
+    'lost' when our claim lapsed and another worker took the notice (theirs to record).
+    One UPDATE guarded by our claim, so nothing is read again."""
     settings = get_settings()
     now = utcnow()
-    with Session(engine) as session:
-        row = session.exec(
-            select(Notice).where(
-                Notice.id == notice.id,
-                Notice.claimed_by == worker,
-                Notice.status == NoticeStatus.pending,
-            )
-        ).first()
-        if row is None:  # our claim lapsed and someone else took it: theirs to record
-            return "lost"
-        row.attempts += 1
-        row.claimed_by = None
-        row.claimed_until = None
-        outcome: str
-        if error is None:
-            row.status = NoticeStatus.sent
-            row.sent_at = now
-            row.last_error = None
-            if row.secret:
-                row.text_body = row.html_body = SCRUBBED
-            outcome = "sent"
-        elif isinstance(error, PermanentFailure) or row.attempts >= settings.mail_max_attempts:
-            row.status = NoticeStatus.failed
-            row.failed_at = now
-            row.last_error = str(error)[:500]
-            outcome = "failed"
-        else:
-            row.next_attempt_at = now + backoff(row.attempts)
-            row.last_error = str(error)[:500]
-            outcome = "retry"
-        session.add(row)
-        attempts = row.attempts
-        if outcome != "retry":
-            audit.record(
-                session=session,
-                actor_id=None,
-                action=f"notice.{outcome}",
-                entity="notice",
-                entity_id=row.id,
-                data={
-                    "kind": row.kind,
-                    "message_id": row.message_id,
-                    "attempts": row.attempts,
-                    **({"error": row.last_error} if error else {}),
-                },
-            )
-        session.commit()
+    attempts = notice.attempts + 1
+    values: dict[str, object] = {"attempts": attempts, "claimed_by": None, "claimed_until": None}
+    if error is None:
+        outcome = "sent"
+        values.update(status=NoticeStatus.sent, sent_at=now, last_error=None)
+        if notice.secret:
+            values.update(text_body=SCRUBBED, html_body=SCRUBBED)
+    elif isinstance(error, PermanentFailure) or attempts >= settings.mail_max_attempts:
+        outcome = "failed"
+        values.update(status=NoticeStatus.failed, failed_at=now, last_error=str(error)[:500])
+    else:
+        outcome = "retry"
+        values.update(next_attempt_at=now + backoff(attempts), last_error=str(error)[:500])
+    updated = session.execute(
+        update(Notice)
+        .where(
+            col(Notice.id) == notice.id,
+            col(Notice.claimed_by) == worker,
+            col(Notice.status) == NoticeStatus.pending,
+        )
+        .values(**values)
+    )
+    if not isinstance(updated, CursorResult) or updated.rowcount != 1:
+        session.rollback()
+        return "lost"
+    if outcome != "retry":
+        audit.record(
+            session=session,
+            actor_id=None,
+            action=f"notice.{outcome}",
+            entity="notice",
+            entity_id=notice.id,
+            data={
+                "kind": notice.kind,
+                "message_id": notice.message_id,
+                "attempts": attempts,
+                **({"error": str(error)[:500]} if error else {}),
+            },
+        )
+    session.commit()
     log = logger.info if outcome == "sent" else logger.warning
     log(
         "notice %s %s",
@@ -316,27 +339,29 @@ def deliver_due(
                 notices = {
                     n.id: n for n in session.exec(select(Notice).where(col(Notice.id).in_(ids)))
                 }
-            down: Exception | None = None
-            for notice_id in ids:
-                notice = notices[notice_id]
-                error: Exception | None = down
-                if error is None:
-                    try:
-                        transport.send(build_message(notice, html=html))
-                    except (TemporaryFailure, PermanentFailure) as exc:
-                        error = exc
-                        if isinstance(exc, TemporaryFailure):
-                            # The server is away: the rest of this batch waits too, each
-                            # counting the attempt, rather than timing out one by one.
-                            down = exc
-                outcome = _finish(engine, worker, notice, error)
-                if outcome == "sent":
-                    report.sent += 1
-                    report.ids.append(notice_id)
-                elif outcome == "retry":
-                    report.retried += 1
-                elif outcome == "failed":
-                    report.failed += 1
+            # One session for the batch's outcomes, one short transaction each.
+            with Session(engine) as recorder:
+                down: Exception | None = None
+                for notice_id in ids:
+                    notice = notices[notice_id]
+                    error: Exception | None = down
+                    if error is None:
+                        try:
+                            transport.send(build_message(notice, html=html))
+                        except (TemporaryFailure, PermanentFailure) as exc:
+                            error = exc
+                            if isinstance(exc, TemporaryFailure):
+                                # The server is away: the rest of this batch waits too, each
+                                # counting the attempt, rather than timing out one by one.
+                                down = exc
+                    outcome = _finish(recorder, worker, notice, error)
+                    if outcome == "sent":
+                        report.sent += 1
+                        report.ids.append(notice_id)
+                    elif outcome == "retry":
+                        report.retried += 1
+                    elif outcome == "failed":
+                        report.failed += 1
             if down is not None or only is not None:
                 break
     finally:

@@ -28,7 +28,16 @@ from app.reviews import policies as review_policies
 from app.rfps import policies as rfp_policies
 from app.rfps import service as rfp_service
 from app.rfps.models import RfpStatus
-from app.web import account, district, partner, reviewer, sessions, staff, staff_reviews
+from app.web import (
+    account,
+    district,
+    notifications,
+    partner,
+    reviewer,
+    sessions,
+    staff,
+    staff_reviews,
+)
 from app.web.pages import ORGANIZATION_KINDS, PAGE_SIZE, Csrf, WebUser, keep_on_form, page
 
 router = page_router()
@@ -261,5 +270,5 @@ def dashboard(request: Request, session: SessionDep, user: WebUser) -> Response:
     return page(request, user, "dashboard.html", context)
 
 
-for pages in (account, partner, reviewer, staff, staff_reviews, district):
+for pages in (account, partner, reviewer, staff, staff_reviews, district, notifications):
     router.include_router(pages.router)

@@ -1,0 +1,174 @@
+"""One function per event that tells people something, called by the domain's service in
+its own transaction (no commit here). Recipients come from `policies.py`; nothing sealed
+goes into a notice: a receipt carries the hash, never the content; a decision names no
+reviewer."""
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from app.accounts.models import Agency, Organization, User
+from app.core.config import get_settings
+from app.core.security import token_digest
+from app.notifications import policies
+from app.notifications.service import notify
+from app.proposals.models import Proposal
+from app.rfps.models import Addendum, Question, Rfp
+
+
+def _agency_name(session: Session, agency_id: str) -> str:
+    agency = session.get(Agency, agency_id)
+    return agency.name if agency is not None else ""
+
+
+def _organization_name(session: Session, organization_id: str) -> str:
+    organization = session.get(Organization, organization_id)
+    return organization.name if organization is not None else ""
+
+
+def _when(at: datetime) -> str:
+    return at.strftime("%A %d %B %Y, %H:%M UTC")
+
+
+# --- accounts ------------------------------------------------------------------------------
+
+
+def password_reset(session: Session, *, user: User, token: str) -> None:
+    notify(
+        session,
+        kind="password_reset",
+        recipients=[user],
+        event_key=token_digest(token),
+        path=f"/reset-password?token={token}",
+        context={"minutes": get_settings().password_reset_minutes},
+    )
+
+
+def email_proof(session: Session, *, user: User, token: str, rfp_title: str, reason: str) -> None:
+    notify(
+        session,
+        kind="email_proof",
+        recipients=[user],
+        event_key=token_digest(token),
+        path=f"/reset-password?token={token}",
+        context={
+            "minutes": get_settings().password_reset_minutes,
+            "rfp_title": rfp_title,
+            "reason": reason,
+        },
+    )
+
+
+def reviewer_invited(session: Session, *, rfp: Rfp, user: User, token: str) -> None:
+    """A new reviewer's invitation, with the link that sets their first password."""
+    notify(
+        session,
+        kind="reviewer_invitation",
+        recipients=[user],
+        event_key=token_digest(token),
+        path=f"/accept-invite?token={token}",
+        context={
+            "rfp_title": rfp.title,
+            "agency_name": _agency_name(session, rfp.agency_id),
+            "hours": get_settings().invite_token_hours,
+        },
+    )
+
+
+def panel_added(session: Session, *, rfp: Rfp, user: User) -> None:
+    """An existing reviewer added to a panel: no token, they sign in as before."""
+    notify(
+        session,
+        kind="panel_added",
+        recipients=[user],
+        event_key=rfp.id,
+        path="/sign-in",
+        context={"rfp_title": rfp.title},
+    )
+
+
+# --- proposals and RFPs --------------------------------------------------------------------
+
+
+def submission_receipt(
+    session: Session,
+    *,
+    rfp: Rfp,
+    proposal: Proposal,
+    version: int,
+    receipt: str,
+    submitted_at: datetime,
+) -> None:
+    """To the submitting organization only: the receipt hash, never the content."""
+    notify(
+        session,
+        kind="submission_receipt",
+        recipients=policies.proposal_owners(session, proposal),
+        event_key=f"{proposal.id}:{version}",
+        path=f"/proposals/{proposal.id}",
+        context={
+            "rfp_title": rfp.title,
+            "version": version,
+            "organization_name": _organization_name(session, proposal.organization_id),
+        },
+        facts=[
+            ("Receipt (SHA-256)", receipt),
+            ("Version", str(version)),
+            ("Submitted", _when(submitted_at)),
+        ],
+    )
+
+
+def addendum_published(session: Session, *, rfp: Rfp, addendum: Addendum) -> None:
+    facts = (
+        [("New deadline", _when(rfp.submission_deadline))] if addendum.submission_deadline else []
+    )
+    notify(
+        session,
+        kind="addendum_published",
+        recipients=policies.rfp_audience(session, rfp),
+        event_key=addendum.id,
+        path=f"/rfps/{rfp.id}",
+        context={
+            "rfp_title": rfp.title,
+            "agency_name": _agency_name(session, rfp.agency_id),
+            "number": addendum.number,
+            "text": addendum.text,
+        },
+        facts=facts,
+    )
+
+
+def answer_published(session: Session, *, rfp: Rfp, question: Question) -> None:
+    """Answers are published to everyone without the asker: the notice says no more."""
+    notify(
+        session,
+        kind="answer_published",
+        recipients=policies.rfp_audience(session, rfp),
+        event_key=question.id,
+        path=f"/rfps/{rfp.id}",
+        context={
+            "rfp_title": rfp.title,
+            "agency_name": _agency_name(session, rfp.agency_id),
+            "question": question.text,
+            "answer": question.answer or "",
+        },
+    )
+
+
+def decision_available(session: Session, *, rfp: Rfp, proposal: Proposal, approved: bool) -> None:
+    """At finalization, to each applicant about its own proposal: the decision and a link to
+    the debrief; reviewers are never named."""
+    notify(
+        session,
+        kind="decision_available",
+        recipients=policies.proposal_owners(session, proposal),
+        event_key=proposal.id,
+        path=f"/proposals/{proposal.id}/debrief",
+        context={
+            "rfp_title": rfp.title,
+            "approved": approved,
+            "agency_name": _agency_name(session, rfp.agency_id),
+            "organization_name": _organization_name(session, proposal.organization_id),
+        },
+    )
