@@ -5,8 +5,10 @@ from sqlmodel import SQLModel
 from app.accounts import models as accounts_models
 from app.audit import models as audit_models
 from app.core import ratelimit as ratelimit_models
+from app.jobs import models as jobs_models
 from app.matching import models as matching_models
 from app.mous import models as mous_models
+from app.notifications import models as notifications_models
 from app.proposals import models as proposals_models
 from app.providers import models as providers_models
 from app.reviews import models as reviews_models
@@ -19,9 +21,11 @@ metadata = SQLModel.metadata
 __all__ = [
     "accounts_models",
     "audit_models",
+    "jobs_models",
     "matching_models",
     "metadata",
     "mous_models",
+    "notifications_models",
     "proposals_models",
     "providers_models",
     "ratelimit_models",
