@@ -5,6 +5,9 @@ alternately in one run, so a busy moment falls on both.
 
     python bench/read.py [--connections 50] [--seconds 8] [--rounds 3] [--database postgres]
 
+The load comes from `wrk` (Debian package `wrk`) when it is installed: a Python client
+tops out near the bare endpoint's rate on a small machine, which would make every ratio
+look like 1. Without it, the httpx load loop of bench/harness.py is used, saying so.
 Prints figures and ratios only; asserts no time.
 """
 
@@ -13,10 +16,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
+import shutil
+import statistics
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -26,10 +34,8 @@ from fastapi import FastAPI, Response  # noqa: E402
 from bench.harness import (  # noqa: E402
     PASSWORD,
     ROOT,
-    LoadResult,
     _ok,
     bench_environment,
-    describe,
     login,
     run_load,
     uvicorn_server,
@@ -88,17 +94,74 @@ async def seed(base: str) -> str:
         return str(rfp["id"])
 
 
-def _merge(parts: list[LoadResult]) -> LoadResult:
-    statuses: dict[int, int] = {}
-    for part in parts:
-        for code, count in part.statuses.items():
-            statuses[code] = statuses.get(code, 0) + count
-    return LoadResult(
-        [x for p in parts for x in p.latencies],
-        sum(p.errors for p in parts),
-        sum(p.seconds for p in parts),
-        statuses,
+@dataclass
+class Figures:
+    requests: int = 0
+    seconds: float = 0.0
+    errors: int = 0
+    p50s: list[float] = field(default_factory=list)  # seconds, one per round
+    p99s: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    def add(self, requests: int, seconds: float, errors: int, p50: float, p99: float) -> None:
+        self.requests += requests
+        self.seconds += seconds
+        self.errors += errors
+        self.p50s.append(p50)
+        self.p99s.append(p99)
+
+    def describe(self, label: str) -> str:
+        return (
+            f"  {label:<34} {self.rate:8.1f} req/s   p50 {statistics.median(self.p50s) * 1000:6.1f} ms"
+            f"   p99 {max(self.p99s) * 1000:6.1f} ms (worst round)   errors {self.errors}"
+        )
+
+
+def _wrk(
+    url: str, connections: int, seconds: float, headers: dict[str, str], into: Figures
+) -> None:
+    command = ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds:.0f}s", "--latency"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+
+    def number(pattern: str) -> float:
+        found = re.search(pattern, out)
+        return float(found.group(1)) if found else 0.0
+
+    rate = number(r"Requests/sec:\s+([\d.]+)")
+    total = int(number(r"(\d+) requests in"))
+    errors = int(number(r"Non-2xx or 3xx responses: (\d+)")) + (1 if "Socket errors" in out else 0)
+    pct = {
+        label: float(value) / {"us": 1e6, "ms": 1e3, "s": 1.0}[unit]
+        for label, value, unit in re.findall(r"(50|99)%\s+([\d.]+)(us|ms|s)\b", out)
+    }
+    into.add(total, total / rate, errors, pct["50"], pct["99"])
+
+
+async def _httpx(
+    url: str, connections: int, seconds: float, headers: dict[str, str], into: Figures
+) -> None:
+    parts = urlsplit(url)
+    base, path = f"{parts.scheme}://{parts.netloc}", parts.path
+
+    async def request(http: httpx.AsyncClient, _n: int, _rng: object) -> httpx.Response:
+        return await http.get(path, headers=headers)
+
+    result = await run_load(base, connections, seconds, request)
+    into.add(
+        len(result.latencies),
+        result.seconds,
+        result.errors,
+        result.pct(0.5) / 1000,
+        result.pct(0.99) / 1000,
     )
+    for code, count in result.statuses.items():
+        into.statuses[code] = into.statuses.get(code, 0) + count
 
 
 async def measure(
@@ -106,36 +169,40 @@ async def measure(
 ) -> None:
     async with httpx.AsyncClient(base_url=ours) as http:
         first = await http.get(f"/api/v1/rfps/{rfp_id}")
-    tag = first.headers["etag"]
-    assert first.headers["cache-control"].startswith("public"), first.headers
+        tag = first.headers["etag"]
+        assert first.headers["cache-control"].startswith("public"), first.headers
+        conditional_status = (
+            await http.get(f"/api/v1/rfps/{rfp_id}", headers={"If-None-Match": tag})
+        ).status_code
+        assert conditional_status == 304, conditional_status
+    use_wrk = shutil.which("wrk") is not None
 
-    async def plain(http: httpx.AsyncClient, _n: int, _rng: object) -> httpx.Response:
-        return await http.get(f"/api/v1/rfps/{rfp_id}")
+    async def load(url: str, headers: dict[str, str], span: float, into: Figures) -> None:
+        if use_wrk:
+            _wrk(url, connections, span, headers, into)
+        else:
+            await _httpx(url, connections, span, headers, into)
 
-    async def conditional(http: httpx.AsyncClient, _n: int, _rng: object) -> httpx.Response:
-        return await http.get(f"/api/v1/rfps/{rfp_id}", headers={"If-None-Match": tag})
-
-    async def baseline(http: httpx.AsyncClient, _n: int, _rng: object) -> httpx.Response:
-        return await http.get(f"/bare/rfps/{rfp_id}")
-
-    await run_load(ours, connections, 2, plain)  # warm both before measuring
-    await run_load(bare, connections, 2, baseline)
-    results: dict[str, list[LoadResult]] = {"plain": [], "conditional": [], "bare": []}
+    plain, bare_url = f"{ours}/api/v1/rfps/{rfp_id}", f"{bare}/bare/rfps/{rfp_id}"
+    conditional = {"If-None-Match": tag}
+    await load(plain, {}, 2, Figures())  # warm both before measuring
+    await load(bare_url, {}, 2, Figures())
+    got, cond, base = Figures(), Figures(), Figures()
     for _ in range(rounds):
-        results["plain"].append(await run_load(ours, connections, seconds, plain))
-        results["bare"].append(await run_load(bare, connections, seconds, baseline))
-        results["conditional"].append(await run_load(ours, connections, seconds, conditional))
-        results["bare"].append(await run_load(bare, connections, seconds, baseline))
-    got, cond, base = (_merge(results[k]) for k in ("plain", "conditional", "bare"))
+        await load(plain, {}, seconds, got)
+        await load(bare_url, {}, seconds, base)
+        await load(plain, conditional, seconds, cond)
+        await load(bare_url, {}, seconds, base)
     print(
         f"anonymous GET /api/v1/rfps/{{id}}, {len(first.content)} bytes, {connections} "
-        f"connections, {rounds} alternated rounds of {seconds:.0f} s"
+        f"connections, {rounds} alternated rounds of {seconds:.0f} s, load from "
+        + ("wrk" if use_wrk else "httpx (install wrk: a Python client caps the bare rate)")
     )
-    print(describe("the service (200)", got))
-    print(describe("the service (If-None-Match: 304)", cond))
-    print(describe("bare FastAPI, same document", base))
-    print(f"  throughput ratio 200 / bare   {got.rate / base.rate:.2f}   statuses {got.statuses}")
-    print(f"  throughput ratio 304 / bare   {cond.rate / base.rate:.2f}   statuses {cond.statuses}")
+    print(got.describe("the service (200)"))
+    print(cond.describe("the service (If-None-Match: 304)"))
+    print(base.describe("bare FastAPI, same document"))
+    print(f"  throughput ratio 200 / bare   {got.rate / base.rate:.2f}")
+    print(f"  throughput ratio 304 / bare   {cond.rate / base.rate:.2f}")
 
 
 def main(argv: list[str] | None = None) -> int:
