@@ -2,13 +2,12 @@
 resetting a password (each ending every earlier token and web session), and the messages
 that carry reset links to an account's owner."""
 
-import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlmodel import Session, col, delete, select
 
-from app.accounts import mail, throttle
+from app.accounts import throttle
 from app.accounts.models import (
     Invitation,
     InvitationPurpose,
@@ -25,8 +24,7 @@ from app.core.security import (
     password_problem,
     token_digest,
 )
-
-logger = logging.getLogger("app.accounts")
+from app.notifications import notices
 
 
 def normalize_email(email: str) -> str:
@@ -202,18 +200,8 @@ def send_email_proof(*, session: Session, user: User, subject: str, reason: str)
     """Mail the owner a link that sets a new password and with it proves the mailbox (a
     password-reset link); `reason` says why they get it. Commits."""
     token = _new_reset_token(session, user)
+    notices.email_proof(session, user=user, token=token, subject=subject, reason=reason)
     session.commit()
-    minutes = get_settings().password_reset_minutes
-    notify(
-        user=user,
-        subject=subject,
-        body=(
-            f"Hello {user.name},\n\n{reason}\n\nTo confirm that this email address is yours, "
-            f"choose a new password within {minutes} minutes at:\n"
-            f"{mail.link('/reset-password?token=' + token)}\n\n"
-            "The link works once. If you do not recognise this, ignore the message.\n"
-        ),
-    )
 
 
 def _new_reset_token(session: Session, user: User) -> str:
@@ -250,7 +238,7 @@ def request_password_reset(*, session: Session, email: str) -> None:
     # Earlier links stay valid until they expire or one of them is used (which ends them
     # all): otherwise anyone could kill the owner's link by asking for another.
     token = _new_reset_token(session, user)
-    minutes = get_settings().password_reset_minutes
+    notices.password_reset(session, user=user, token=token)
     audit.record(
         session=session,
         actor_id=None,
@@ -260,18 +248,6 @@ def request_password_reset(*, session: Session, email: str) -> None:
         agency_id=user.agency_id,
     )
     session.commit()
-    body = (
-        f"Hello {user.name},\n\n"
-        "Someone asked to set a new password for your Lead Partner Pipeline account. "
-        f"To choose one, open this link within {minutes} minutes:\n"
-        f"{mail.link('/reset-password?token=' + token)}\n\n"
-        "The link works once. If you did not ask for it, ignore this message: your password "
-        "stays as it is.\n"
-    )
-    try:
-        mail.write(to=user.email, subject="Set a new password", body=body)
-    except OSError:
-        logger.exception("could not write the password-reset message for user %s", user.id)
 
 
 RESET_INTERVAL = timedelta(minutes=1)
@@ -307,16 +283,3 @@ def confirm_password_reset(*, session: Session, token: str, new_password: str) -
     # The link was mailed to this address: whoever used it reads that mailbox.
     user.email_verified_at = user.email_verified_at or utcnow()
     return _commit_new_password(session, user, new_password, "user.password_reset")
-
-
-def page_link(path: str) -> str:
-    return mail.link(path)
-
-
-def notify(*, user: User, subject: str, body: str) -> None:
-    """A message to the account's owner (an .eml in the outbox until email is sent); a
-    failure to write it is logged, never the caller's error."""
-    try:
-        mail.write(to=user.email, subject=subject, body=body)
-    except OSError:
-        logger.exception("could not write a message for user %s", user.id)

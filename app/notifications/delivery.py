@@ -262,8 +262,8 @@ def _finish(session: Session, worker: str, notice: Notice, error: Exception | No
     if error is None:
         outcome = "sent"
         values.update(status=NoticeStatus.sent, sent_at=now, last_error=None)
-        if notice.secret:
-            values.update(text_body=SCRUBBED, html_body=SCRUBBED)
+        if notice.secret:  # the link's token is not kept once it is on its way
+            values.update(text_body=SCRUBBED, html_body=SCRUBBED, link=notice.link.split("?", 1)[0])
     elif isinstance(error, PermanentFailure) or attempts >= settings.mail_max_attempts:
         outcome = "failed"
         values.update(status=NoticeStatus.failed, failed_at=now, last_error=str(error)[:500])
@@ -295,6 +295,7 @@ def _finish(session: Session, worker: str, notice: Notice, error: Exception | No
                 "attempts": attempts,
                 **({"error": str(error)[:500]} if error else {}),
             },
+            rfp_id=notice.sealed_rfp_id,  # sealed like the bid it speaks of
         )
     session.commit()
     log = logger.info if outcome == "sent" else logger.warning

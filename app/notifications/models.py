@@ -35,6 +35,9 @@ class Notice(SQLModel, table=True):
     dedup_key: str = Field(max_length=300, unique=True)
     # A single-use link inside: hidden from the inbox, and the bodies are scrubbed once sent.
     secret: bool = False
+    # Who is told reveals who bids on this RFP (a receipt, a reminder to a draft's owners, an
+    # addendum to its applicants): the admin's outbox and audit views hide it until it closes.
+    sealed_rfp_id: str | None = Field(default=None, max_length=32, index=True)
     status: str = Field(default=NoticeStatus.pending, max_length=16)
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

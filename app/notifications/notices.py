@@ -44,7 +44,8 @@ def password_reset(session: Session, *, user: User, token: str) -> None:
     )
 
 
-def email_proof(session: Session, *, user: User, token: str, rfp_title: str, reason: str) -> None:
+def email_proof(session: Session, *, user: User, token: str, subject: str, reason: str) -> None:
+    """A reset link that proves the mailbox; `reason` says why the person gets it."""
     notify(
         session,
         kind="email_proof",
@@ -53,7 +54,7 @@ def email_proof(session: Session, *, user: User, token: str, rfp_title: str, rea
         path=f"/reset-password?token={token}",
         context={
             "minutes": get_settings().password_reset_minutes,
-            "rfp_title": rfp_title,
+            "subject": subject,
             "reason": reason,
         },
     )
@@ -116,6 +117,7 @@ def submission_receipt(
             ("Version", str(version)),
             ("Submitted", _when(submitted_at)),
         ],
+        sealed_rfp_id=rfp.id,
     )
 
 
@@ -136,6 +138,7 @@ def addendum_published(session: Session, *, rfp: Rfp, addendum: Addendum) -> Non
             "text": addendum.text,
         },
         facts=facts,
+        sealed_rfp_id=rfp.id,  # its applicants are among those told
     )
 
 
@@ -153,6 +156,7 @@ def answer_published(session: Session, *, rfp: Rfp, question: Question) -> None:
             "question": question.text,
             "answer": question.answer or "",
         },
+        sealed_rfp_id=rfp.id,
     )
 
 

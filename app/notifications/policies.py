@@ -2,6 +2,9 @@
 the object (its policies decide), so a notice never tells anyone about something they may
 not see; and who reads inboxes, follows RFPs and works the outbox."""
 
+from datetime import datetime
+
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -16,7 +19,7 @@ from app.proposals.models import Proposal, ProposalStatus
 from app.reviews import policies as review_policies
 from app.reviews.models import Assignment, AssignmentStatus
 from app.rfps import policies as rfp_policies
-from app.rfps.models import Rfp
+from app.rfps.models import Rfp, RfpStatus
 
 
 def inbox_of(user: User) -> SelectOfScalar[Notice]:
@@ -32,6 +35,23 @@ def may_follow(user: User | None) -> bool:
 def may_work_outbox(user: User | None) -> bool:
     """Only platform admins list the outbox and resend: it names every recipient."""
     return is_admin(user)
+
+
+def outbox_for(user: User, now: datetime) -> SelectOfScalar[Notice]:
+    """The outbox rows the admin may see: a notice that reveals who bids on an RFP (sealed)
+    only once that RFP's bids are opened (closed at its deadline, or finalized; a cancelled
+    RFP's never are), as every other view of a bid."""
+    if not may_work_outbox(user):
+        return select(Notice).where(col(Notice.id).is_(None))
+    opened = select(Rfp.id).where(
+        or_(
+            col(Rfp.status).in_((RfpStatus.closed, RfpStatus.finalized)),
+            and_(col(Rfp.status) == RfpStatus.published, col(Rfp.submission_deadline) <= now),
+        )
+    )
+    return select(Notice).where(
+        or_(col(Notice.sealed_rfp_id).is_(None), col(Notice.sealed_rfp_id).in_(opened))
+    )
 
 
 def _active(session: Session, query: SelectOfScalar[User]) -> list[User]:

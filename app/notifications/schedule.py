@@ -143,6 +143,7 @@ def deadline_reminders(session: Session, now: datetime) -> int:
                 "days": days,
                 "deadline": _when(rfp.submission_deadline),
             },
+            sealed_rfp_id=rfp.id,  # who holds a draft is a bid's secret
         )
         session.commit()
         sent += len(recipients)

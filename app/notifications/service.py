@@ -59,6 +59,7 @@ def notify(
     path: str,
     context: dict[str, Any],
     facts: Sequence[tuple[str, str]] = (),
+    sealed_rfp_id: str | None = None,
 ) -> int:
     """Write one notice per recipient in the caller's transaction (no commit). The same
     `event_key` for the same person never makes a second notice. Returns how many rows the
@@ -90,6 +91,7 @@ def notify(
                 "link": url,
                 "dedup_key": f"{kind}:{event_key}:{user.id}"[:300],
                 "secret": spec.secret,
+                "sealed_rfp_id": sealed_rfp_id,
                 "status": NoticeStatus.pending if user.id in wanted else NoticeStatus.inbox_only,
                 "attempts": 0,
                 "next_attempt_at": now,
@@ -256,7 +258,7 @@ def outbox(
 ) -> tuple[Sequence[Notice], int]:
     if not policies.may_work_outbox(actor):
         raise Forbidden("Only platform administrators see the outbox.")
-    query = select(Notice)
+    query = policies.outbox_for(actor, utcnow())
     if status is not None:
         query = query.where(Notice.status == status)
     return paginate(session, query.order_by(col(Notice.created_at).desc()), params)
@@ -266,7 +268,9 @@ def resend(*, session: Session, actor: User, notice_id: str) -> Notice:
     """A failed notice goes back to pending with fresh attempts (same Message-ID)."""
     if not policies.may_work_outbox(actor):
         raise Forbidden("Only platform administrators resend notices.")
-    notice = session.exec(select(Notice).where(Notice.id == notice_id).with_for_update()).first()
+    notice = session.exec(
+        policies.outbox_for(actor, utcnow()).where(Notice.id == notice_id).with_for_update()
+    ).first()
     if notice is None:
         raise NotFound("Notice")
     if notice.status != NoticeStatus.failed:
@@ -284,6 +288,7 @@ def resend(*, session: Session, actor: User, notice_id: str) -> Notice:
         entity="notice",
         entity_id=notice.id,
         data={"kind": notice.kind, "message_id": notice.message_id},
+        rfp_id=notice.sealed_rfp_id,
     )
     session.info.setdefault(WRITTEN, []).append(notice.id)
     session.commit()

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from app.accounts.models import Organization, User
 from app.core.db import utcnow
 from app.core.errors import Unprocessable
+from app.notifications import notices
 from app.proposals import service as proposal_service
 from app.proposals.models import ProposalStatus, ProposalVersion
 from app.proposals.schemas import AttachmentRead, SubmissionReceipt
@@ -86,6 +87,14 @@ def submit(
     proposal_service.touch(session, proposal, now)
     proposal_service.record(
         session, actor, proposal, rfp, "proposal.submitted", version=version.number, receipt=receipt
+    )
+    notices.submission_receipt(
+        session,
+        rfp=rfp,
+        proposal=proposal,
+        version=version.number,
+        receipt=receipt,
+        submitted_at=now,
     )
     try:
         session.commit()

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 from app.accounts.models import Agency, Organization, User
 from app.core.db import utcnow
 from app.core.errors import Conflict, NotFound, Unprocessable
+from app.notifications import notices
 from app.proposals import service as proposal_service
 from app.proposals.models import Proposal, ProposalStatus
 from app.providers import service as provider_service
@@ -95,6 +96,7 @@ def finalize(
             ProposalStatus.approved if decision.approved else ProposalStatus.not_approved
         )
         session.add(proposal)
+        notices.decision_available(session, rfp=rfp, proposal=proposal, approved=decision.approved)
         if decision.approved:
             provider_service.list_approved(
                 session=session,

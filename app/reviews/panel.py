@@ -11,6 +11,7 @@ from app.accounts import policies as accounts_policies
 from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.core.errors import Conflict, Forbidden
+from app.notifications import notices
 from app.reviews import policies
 from app.reviews.models import (
     Attestation,
@@ -71,6 +72,10 @@ def invite_reviewer(*, session: Session, actor: User, rfp_id: str, data: Reviewe
         existing_account=token is None,
         awaiting_email_proof=must_prove,
     )
+    if token is not None:
+        notices.reviewer_invited(session, rfp=rfp, user=user, token=token)
+    elif not must_prove:
+        notices.panel_added(session, rfp=rfp, user=user)
     session.commit()
     if must_prove:
         # Someone else's staff held the token that set this account's password, so whoever
@@ -82,16 +87,6 @@ def invite_reviewer(*, session: Session, actor: User, rfp_id: str, data: Reviewe
             user=user,
             subject=f"Confirm your email to join the review panel of {rfp.title}",
             reason=f'You have been invited to the review panel of "{rfp.title}".',
-        )
-    elif token is None:
-        credentials.notify(
-            user=user,
-            subject=f"You are on the review panel of {rfp.title}",
-            body=(
-                f"Hello {user.name},\n\nYou have been added to the review panel of "
-                f'"{rfp.title}". Sign in with your existing account to see it:\n'
-                f"{credentials.page_link('/sign-in')}\n"
-            ),
         )
     return Invited(user, token, must_prove)
 

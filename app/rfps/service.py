@@ -16,6 +16,7 @@ from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.etags import check_if_match, etag
 from app.core.pagination import PageParams, paginate
 from app.core.storage import get_storage
+from app.notifications import notices
 from app.rfps import policies
 from app.rfps.models import Addendum, Question, Rfp, RfpStatus
 from app.rfps.schemas import (
@@ -338,6 +339,8 @@ def add_addendum(*, session: Session, actor: User, rfp_id: str, data: AddendumCr
         number=number,
         deadline=rfp.submission_deadline.isoformat(),
     )
+    session.flush()
+    notices.addendum_published(session, rfp=rfp, addendum=addendum)
     session.commit()
     return addendum
 
@@ -405,6 +408,8 @@ def answer_question(*, session: Session, actor: User, question_id: str, text: st
     # Answers are part of the RFP's published text (and its PDF).
     _bump(rfp)
     session.add(rfp)
+    if first:
+        notices.answer_published(session, rfp=rfp, question=question)
     session.commit()
     return question
 
