@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 HOST ?= 127.0.0.1
 PYTEST_ARGS ?=
+# pytest-xdist processes for `make test` (each with its own files, database and server);
+# 0 runs the whole suite in one process.
+TEST_PROCESSES ?= 2
 
 .PHONY: install run test lint format bench fuzz clean
 
@@ -25,8 +28,21 @@ run: install
 	$(BIN)/python -m app seed-demo
 	$(BIN)/python -m app serve --host $(HOST) --port $(PORT)
 
+# The property-based API run in a process of its own (Schemathesis under xdist would fold its
+# operations into one test), alongside the rest spread over TEST_PROCESSES; its output comes
+# after. Exit 5 is pytest's "no test selected", as when PYTEST_ARGS leaves the fuzzing out.
 test: install
+ifeq ($(TEST_PROCESSES),0)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+else
+	@log=$$(mktemp); \
+	$(BIN)/python -m pytest -m fuzz $(PYTEST_ARGS) >$$log 2>&1 & fuzz=$$!; \
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile -m "not fuzz" $(PYTEST_ARGS); \
+	rest=$$?; wait $$fuzz; fuzzed=$$?; \
+	if [ $$fuzzed -ne 5 ]; then echo "== tests/test_api_fuzz.py, run alongside"; cat $$log; fi; \
+	rm -f $$log; \
+	case "$$rest:$$fuzzed" in 0:0|0:5|5:0) ;; *) exit 1 ;; esac
+endif
 
 lint: install
 	$(BIN)/ruff check .

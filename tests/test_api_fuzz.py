@@ -65,6 +65,10 @@ from tests.support import (
     unique,
 )
 
+# Under pytest-xdist Schemathesis runs every operation inside one test (one restore of the
+# world for all), so `make test` runs this module in a process of its own, by this marker.
+pytestmark = pytest.mark.fuzz
+
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
 # Which of the coverage phase's deterministic cases to send: "positive" (boundary values of
 # valid input) or "all" (also every malformed variant of every parameter and body field).
@@ -631,6 +635,8 @@ def _headers(world: World, role: str) -> dict[str, str]:
 @schema.parametrize()
 def test_api(case: Any, recorder: Recorder, world: World) -> None:
     """Each generated request is sent once as every role; every response must pass the checks."""
+    # The operation's label from the case: under pytest-xdist the items are all "test_api".
+    recorder.label = case.operation.label
     meta = case.meta
     phase = f"{meta.phase.name.value}/{meta.generation.mode.value}" if meta else "explicit"
     _BY_PHASE[phase] = _BY_PHASE.get(phase, 0) + len(ROLES)

@@ -22,9 +22,10 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[str]:
-    server, base = start_server(1, tmp_path / "server.log")
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    # One server for the module's tests; each test still starts on a wiped database.
+    server, base = start_server(1, tmp_path_factory.mktemp("site") / "server.log")
     try:
         yield base
     finally:
