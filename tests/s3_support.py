@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 from app.core.config import Settings
@@ -73,3 +74,29 @@ def app_servers(envs: list[dict[str, str]], folder: Path) -> Iterator[list[str]]
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
+
+
+class Alternating(httpx.BaseTransport):
+    """Sends each request for the first server to the next server in turn, as a round-robin
+    load balancer does (anything else, a presigned link, goes where it points); `served`
+    counts what each one answered."""
+
+    def __init__(self, bases: list[str]) -> None:
+        self.bases = [httpx.URL(base) for base in bases]
+        self.served = [0] * len(bases)
+        self.transport = httpx.HTTPTransport()
+        self.turn = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.netloc != self.bases[0].netloc:  # a presigned link to the bucket
+            return self.transport.handle_request(request)
+        n = self.turn % len(self.bases)
+        self.turn += 1
+        self.served[n] += 1
+        base = self.bases[n]
+        request.url = request.url.copy_with(host=base.host, port=base.port)
+        request.headers["Host"] = base.netloc.decode()
+        return self.transport.handle_request(request)
+
+    def close(self) -> None:
+        self.transport.close()

@@ -17,13 +17,16 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.core.config import get_settings
 from app.core.db import get_engine
-from tests.s3_support import app_servers, requires_s3, s3_base_url
+from tests.s3_support import Alternating, app_servers, requires_s3, s3_base_url
 from tests.support import (
     PDF_BYTES,
     Api,
     complete_proposal,
+    invited_reviewer,
+    pass_deadline,
     published_rfp,
     start_server,
+    submitted_proposal,
     upload,
 )
 from tests.web_support import Person
@@ -218,3 +221,53 @@ def test_killing_one_server_mid_upload_loses_nothing_acknowledged(
         # The same partner carries on through the other server.
         retry = upload(Api(on_b), partner, proposal["id"], key, content=PDF_BYTES + b"again")
         assert retry.status_code == 201, retry.text
+
+
+def test_a_whole_selection_through_a_round_robin_pair(
+    pair: tuple[list[str], list[dict[str, str]]],
+) -> None:
+    """Every request of the journey goes to the other server than the one before."""
+    (a, b), _ = pair
+    transport = Alternating([a, b])
+    with httpx.Client(base_url=a, transport=transport, timeout=60) as http:
+        api = Api(http)
+        staff = api.staff()
+        rfp = published_rfp(api, staff, reviewers_per_proposal=1)
+        partners = [api.partner() for _ in range(2)]
+        proposals = [submitted_proposal(api, partner, rfp) for partner in partners]
+        reviewer = invited_reviewer(api, staff, rfp["id"])
+        pass_deadline(rfp["id"])
+        assigned = http.post(f"/api/v1/rfps/{rfp['id']}/assignments/auto", headers=staff.headers)
+        assert assigned.status_code in (200, 201), assigned.text
+        for assignment in assigned.json()["items"]:
+            scores = [
+                {
+                    "criterion_key": criterion["key"],
+                    "value": sorted(level["value"] for level in criterion["levels"])[-2],
+                    "comment": "The plan names who does what, by when, and how it is measured.",
+                }
+                for criterion in rfp["criteria"]
+            ]
+            url = f"/api/v1/assignments/{assignment['id']}"
+            saved = http.put(f"{url}/scores", json={"scores": scores}, headers=reviewer.headers)
+            assert saved.status_code == 200, saved.text
+            done = http.post(f"{url}/submit", headers=reviewer.headers)
+            assert done.status_code == 200, done.text
+        finalized = http.post(f"/api/v1/rfps/{rfp['id']}/finalize", headers=staff.headers)
+        assert finalized.status_code == 200, finalized.text
+        listed = http.get("/api/v1/preferred-providers").json()["items"]
+        assert {item["organization_id"] for item in listed} >= {
+            p["organization_id"] for p in proposals
+        }
+        for partner, proposal in zip(partners, proposals, strict=True):
+            read = http.get(f"/api/v1/proposals/{proposal['id']}", headers=partner.headers)
+            assert read.json()["attachments"]
+            for attachment in read.json()["attachments"]:
+                fetched = http.get(
+                    f"/api/v1/attachments/{attachment['id']}",
+                    headers=partner.headers,
+                    follow_redirects=True,
+                )
+                assert fetched.status_code == 200
+                assert hashlib.sha256(fetched.content).hexdigest() == attachment["sha256"]
+    assert min(transport.served) >= 20, transport.served
