@@ -28,6 +28,7 @@ from tests.support import (
     submitted_proposal,
 )
 from tests.web_support import Person
+from tests.worlds import drafted_mou
 
 
 @pytest.fixture
@@ -226,3 +227,15 @@ def test_the_admin_learns_nothing_of_who_bids_before_the_close(api: Api, smtp: S
     pass_deadline(rfp["id"])  # the bids are opened: so is what was said about them
     outbox = api.client.get("/api/v1/admin/outbox", headers=api.admin.headers).json()
     assert partner.email in str(outbox)
+
+
+def test_a_match_and_its_mou_reach_the_partner(api: Api, smtp: SmtpServer) -> None:
+    district_staff, partner, mou, _schools = drafted_mou(api)
+    executed = api.client.post(f"/api/v1/mous/{mou['id']}/execute", headers=district_staff.headers)
+    assert executed.status_code == 200, executed.text
+    subjects = [m["Subject"] for m in _messages(smtp, partner.email)]
+    assert any(s.startswith("A match was proposed") for s in subjects), subjects
+    assert any(s.startswith("Match accepted") for s in subjects), subjects
+    assert any(s.startswith("MOU executed") for s in subjects), subjects
+    # The district ran, accepted and executed: it is not told of its own acts.
+    assert _messages(smtp, district_staff.email) == []

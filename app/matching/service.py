@@ -13,6 +13,7 @@ from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.matching import policies
 from app.matching.models import Match, MatchingRun, MatchStatus
 from app.matching.schemas import MatchingRunRead, MatchRead, UnmatchedCluster
+from app.notifications import notices
 from app.providers import service as provider_service
 from app.providers.models import PreferredProvider
 from app.schools import service as school_service
@@ -220,6 +221,7 @@ def create_run(
         agency_id=agency.id,
         data={"matched": run.matched, "unmatched": len(run.unmatched), "objective": run.objective},
     )
+    notices.matches_proposed(session, run_id=run.id)
     session.commit()
     return run
 
@@ -334,6 +336,7 @@ def decide(
             "by": role_name(actor),
         },
     )
+    notices.match_decided(session, match=match, by_partner=not policies.can_accept(actor, match))
     session.commit()
     return match
 

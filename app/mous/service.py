@@ -18,6 +18,7 @@ from app.matching.models import Match, MatchStatus
 from app.mous import defaults, policies
 from app.mous.models import Mou, MouStatus, MouVersion
 from app.mous.schemas import DiffEntry, MouDiff, MouRead, MouTerms
+from app.notifications import notices
 from app.schools.models import Cluster, School
 
 EDITABLE = (MouStatus.draft, MouStatus.amended)
@@ -339,6 +340,8 @@ def execute(*, session: Session, actor: User, mou_id: str) -> Mou:
     get_storage().write(f"documents/mous/{mou.id}/v{version.number}-executed.pdf", pdf)
     session.add(mou)
     _record(session, actor, mou, "mou.executed", pdf_sha256=mou.executed_pdf_sha256)
+    title = str(version.terms.get("title", ""))
+    notices.mou_executed(session, mou=mou, version=version.number, title=title)
     session.commit()
     return mou
 

@@ -5,15 +5,19 @@ reviewer."""
 
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.accounts.models import Agency, Organization, User
+from app.accounts.policies import is_member_of
 from app.core.config import get_settings
 from app.core.security import token_digest
+from app.matching.models import Match
+from app.mous.models import Mou
 from app.notifications import policies
 from app.notifications.service import notify
 from app.proposals.models import Proposal
 from app.rfps.models import Addendum, Question, Rfp
+from app.schools.models import Cluster
 
 
 def _agency_name(session: Session, agency_id: str) -> str:
@@ -174,5 +178,67 @@ def decision_available(session: Session, *, rfp: Rfp, proposal: Proposal, approv
             "approved": approved,
             "agency_name": _agency_name(session, rfp.agency_id),
             "organization_name": _organization_name(session, proposal.organization_id),
+        },
+    )
+
+
+# --- matching and MOUs ---------------------------------------------------------------------
+
+
+def _cluster_name(session: Session, cluster_id: str) -> str:
+    cluster = session.get(Cluster, cluster_id)
+    return cluster.name if cluster is not None else ""
+
+
+def _match_context(session: Session, match: Match) -> dict[str, str]:
+    return {
+        "cluster_name": _cluster_name(session, match.cluster_id),
+        "agency_name": _agency_name(session, match.agency_id),
+        "organization_name": _organization_name(session, match.organization_id),
+    }
+
+
+def matches_proposed(session: Session, *, run_id: str) -> None:
+    """A matching run's proposals, to each partner matched (the district ran it)."""
+    for match in session.exec(select(Match).where(Match.run_id == run_id)):
+        notify(
+            session,
+            kind="match_proposed",
+            recipients=policies.match_parties(session, match, partner_side=True),
+            event_key=match.id,
+            path="/matches",
+            context=_match_context(session, match),
+        )
+
+
+def match_decided(session: Session, *, match: Match, by_partner: bool) -> None:
+    """To the other side of the match: the partner when the district decided, and the
+    district when the partner declined."""
+    notify(
+        session,
+        kind="match_decided",
+        recipients=policies.match_parties(session, match, partner_side=not by_partner),
+        event_key=f"{match.id}:{match.status}",
+        path="/district/matching" if by_partner else "/matches",
+        context={**_match_context(session, match), "decision": str(match.status)},
+    )
+
+
+def mou_executed(session: Session, *, mou: Mou, version: int, title: str) -> None:
+    """To the partner's members (the district executed it)."""
+    partner = [
+        u for u in policies.mou_parties(session, mou) if is_member_of(u, mou.organization_id)
+    ]
+    notify(
+        session,
+        kind="mou_executed",
+        recipients=partner,
+        event_key=f"{mou.id}:{version}",
+        path=f"/mous/{mou.id}",
+        context={
+            "title": title,
+            "version": version,
+            "agency_name": _agency_name(session, mou.agency_id),
+            "organization_name": _organization_name(session, mou.organization_id),
         },
     )

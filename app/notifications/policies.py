@@ -133,11 +133,12 @@ def reviewers_with_pending(session: Session, rfp: Rfp) -> dict[str, tuple[User, 
     return pending
 
 
-def match_parties(session: Session, match: Match) -> list[User]:
-    query = select(User).where(
-        (col(User.agency_id) == match.agency_id)
-        | (col(User.organization_id) == match.organization_id)
-    )
+def match_parties(session: Session, match: Match, *, partner_side: bool) -> list[User]:
+    """One side of a match: the partner organization's members, or the district's staff."""
+    if partner_side:
+        query = select(User).where(User.organization_id == match.organization_id)
+    else:
+        query = select(User).where(User.agency_id == match.agency_id)
     return [u for u in _active(session, query) if matching_policies.is_party_to(u, match)]
 
 
