@@ -127,3 +127,23 @@ def test_admin_outbox_lists_failed_messages_and_resends(api: Api) -> None:
         # Without SMTP_URL the resent message is written to the outbox folder at once.
         assert again is not None and again.status == NoticeStatus.sent
     assert partner.email not in admin.get("/admin/outbox")  # failed ones only, by default
+
+
+def test_with_email_the_staff_page_says_sent_and_shows_no_link(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.core.config import get_settings
+
+    staff_actor = api.staff()
+    rfp = published_rfp(api, staff_actor)
+    staff = Person(api.client).sign_in(staff_actor.email)
+    manage = f"/manage/rfps/{rfp['id']}"
+    staff.get(f"{manage}/panel")
+    # Delivery is a worker's job; the page only needs to know that email is configured.
+    monkeypatch.setattr(get_settings(), "smtp_url", "smtp://127.0.0.1:9")
+    invited = staff.post(
+        f"{manage}/reviewers", {"name": "Mel Mailed", "email": "mel@panel.example"}
+    )
+    assert invited.status_code == 200, invited.text
+    assert 'id="invite-emailed"' in invited.text
+    assert "invite-link" not in invited.text and "token=" not in invited.text

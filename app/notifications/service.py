@@ -37,6 +37,11 @@ def link(path: str) -> str:
     return get_settings().public_base_url.rstrip("/") + path
 
 
+def emails_sent() -> bool:
+    """Whether notices go out by email (SMTP_URL set), or only to files and the inbox."""
+    return delivery.smtp_target(get_settings().smtp_url) is not None
+
+
 def message_id(notice_id: str) -> str:
     """Stable per notice: a retry or a resend carries the same Message-ID, so a mail system
     that saw it once can tell."""

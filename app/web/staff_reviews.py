@@ -14,6 +14,7 @@ from app.core.downloads import document_download
 from app.core.errors import ProblemError, Unprocessable
 from app.core.routing import page_router
 from app.deps import SessionDep
+from app.notifications import service as notification_service
 from app.proposals import policies as proposal_policies
 from app.reviews import assignments as assignment_service
 from app.reviews import conflicts as conflict_service
@@ -114,6 +115,9 @@ def invite_reviewer(
             rfp,
             {"invited": reviewer, "existing": True, "awaiting_email_proof": awaiting},
         )
+    if notification_service.emails_sent():
+        # The invitation went by email, link and all: staff never hold the reviewer's token.
+        return _panel_tab(request, session, user, rfp, {"invited": reviewer, "emailed": True})
     link = str(request.url_for("accept_invite_form")) + f"?token={token}"
     # The link is shown once, here, to pass on to the reviewer; only its digest is stored.
     return _panel_tab(request, session, user, rfp, {"invited": reviewer, "invite_link": link})
