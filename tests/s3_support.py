@@ -40,7 +40,9 @@ def s3_storage(root: Path, **settings: object) -> S3Storage:
     base = s3_base_url()
     assert base is not None
     url = f"{base}/t-{uuid.uuid4().hex[:12]}"
-    config = Settings(storage_url=url, data_dir=root, **settings)  # type: ignore[arg-type]
+    config = Settings.model_validate(
+        {"storage_url": url, "storage_dir": root / "files", "data_dir": root, **settings}
+    )
     location = config.s3_location
     assert location is not None
     return S3Storage(

@@ -171,7 +171,7 @@ def test_storage_url_chooses_the_store(tmp_path: Path) -> None:
 
     as_path = Settings(storage_url=str(tmp_path / "here"), data_dir=tmp_path)
     assert as_path.files_dir == tmp_path / "here" and as_path.s3_location is None
-    legacy = Settings(storage_dir=tmp_path / "old", data_dir=tmp_path)
+    legacy = Settings(storage_url="", storage_dir=tmp_path / "old", data_dir=tmp_path)
     assert legacy.files_dir == tmp_path / "old" and legacy.s3_location is None
     bucket = Settings(storage_url="s3://pipeline-files/prod/", data_dir=tmp_path)
     assert bucket.s3_location == ("pipeline-files", "prod")
