@@ -116,5 +116,9 @@ def test_304_builds_nothing(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
 
         monkeypatch.setattr(rfp_service, "read_one", lambda *_a: refuse())
         monkeypatch.setattr(rfp_service, "document_pdf", refuse)
-        for path in (f"/api/v1/rfps/{rfp['id']}", f"/api/v1/rfps/{rfp['id']}/document.pdf"):
+        for path in (
+            f"/api/v1/rfps/{rfp['id']}",
+            f"/api/v1/rfps/{rfp['id']}/document.pdf",
+            f"/rfps/{rfp['id']}/document.pdf",  # the page's link to the same PDF
+        ):
             assert local.get(path, headers={"If-None-Match": tag}).status_code == 304

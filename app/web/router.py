@@ -13,6 +13,7 @@ from app.accounts import service as accounts_service
 from app.accounts.models import AgencyKind
 from app.accounts.policies import role_name
 from app.accounts.schemas import OrganizationSignUp
+from app.core.caching import none_match, not_modified, public_headers
 from app.core.downloads import document_download
 from app.core.errors import ProblemError
 from app.core.pagination import PageParams
@@ -95,6 +96,10 @@ def rfp_page(request: Request, session: SessionDep, user: WebUser, rfp_id: str) 
 
 @router.get("/rfps/{rfp_id}/document.pdf")
 def rfp_document(request: Request, session: SessionDep, user: WebUser, rfp_id: str) -> Response:
+    # A copy still current is confirmed from the version alone, before the PDF is fetched.
+    tag = rfp_service.current_etag(session=session, user=user, rfp_id=rfp_id, document=True)
+    if tag is not None and none_match(request.headers.get("if-none-match"), tag):
+        return not_modified(public_headers(tag))
     rfp = rfp_service.get_visible(session=session, user=user, rfp_id=rfp_id)
     return document_download(
         rfp_service.document_pdf(session=session, rfp=rfp),
