@@ -47,6 +47,10 @@ class S3Storage:
             # Path-style addressing works with any server; virtual hosts need DNS per bucket.
             s3={"addressing_style": "path"} if settings.s3_endpoint_url else {},
             retries={"max_attempts": 4, "mode": "standard"},
+            # A stalled store fails the request in seconds instead of holding its thread for
+            # botocore's default minute.
+            connect_timeout=5,
+            read_timeout=30,
             # One connection per request thread (the thread pool is sized to the DB pool).
             max_pool_connections=settings.db_pool_size + settings.db_max_overflow,
             # Checksums only where S3 requires them: S3-compatible servers vary in support of
