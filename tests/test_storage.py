@@ -11,8 +11,10 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 
+from app.core.s3 import StorageUnavailable
 from app.core.storage import LocalStorage, Storage, blob_key
 from tests.s3_support import empty, requires_s3, s3_storage
+from tests.support import PDF_BYTES, Api, complete_proposal, published_rfp, upload
 
 
 @pytest.fixture(params=["local", pytest.param("s3", marks=requires_s3)])
@@ -161,9 +163,39 @@ def test_failures_are_counted_as_storage_errors(tmp_path: Path) -> None:
         return value or 0.0
 
     before = errors()
-    with pytest.raises(Exception, match="SignatureDoesNotMatch|AccessDenied|403"):
+    with pytest.raises(StorageUnavailable) as refused:
         storage.write("documents/refused.pdf", b"x")
+    assert refused.value.status == 503
+    assert "SignatureDoesNotMatch" in str(refused.value.__cause__)
     assert errors() == before + 1
+
+
+@requires_s3
+def test_an_unreachable_store_is_a_503_upload_that_leaves_nothing(
+    api: Api, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """In-process, the app's store pointed at a port nothing listens on."""
+    from app.core import storage as storage_module
+
+    rfp = published_rfp(api, api.staff())
+    partner = api.partner()
+    proposal = complete_proposal(api, partner, rfp)
+    dead = s3_storage(tmp_path, s3_endpoint_url="http://127.0.0.1:9", aws_access_key_id="x")
+    monkeypatch.setattr(storage_module, "get_storage", lambda: dead)
+    monkeypatch.setattr("app.proposals.attachments.get_storage", lambda: dead)
+    monkeypatch.setattr("app.core.uploads.get_storage", lambda: dead)
+    before = len(
+        api.client.get(f"/api/v1/proposals/{proposal['id']}", headers=partner.headers).json()[
+            "attachments"
+        ]
+    )
+    key = rfp["required_attachments"][0]["key"]
+    response = upload(api, partner, proposal["id"], key, content=PDF_BYTES + b"unreachable")
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    after = api.client.get(f"/api/v1/proposals/{proposal['id']}", headers=partner.headers)
+    assert len(after.json()["attachments"]) == before
+    assert list((tmp_path / "files" / "tmp").iterdir()) == []  # its temporary is gone
 
 
 def test_storage_url_chooses_the_store(tmp_path: Path) -> None:

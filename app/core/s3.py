@@ -6,6 +6,7 @@ address and the temporary file is removed. Nothing else is kept on the server's 
 """
 
 import base64
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -19,6 +20,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from app.core.config import Settings
+from app.core.errors import ProblemError
 from app.core.metrics import STORAGE_ERRORS
 from app.core.storage import LocalStorage, StoredFile, blob_key, check_key
 
@@ -28,6 +30,14 @@ TRANSFER = TransferConfig(
     multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=8 * 1024 * 1024, max_concurrency=4
 )
 CHUNK = 1024 * 1024
+logger = logging.getLogger("app.storage")
+
+
+class StorageUnavailable(ProblemError):
+    """The bucket refused or did not answer: a 503 the caller may retry, never a bare 500."""
+
+    status = 503
+    slug = "storage-unavailable"
 
 
 class S3Storage:
@@ -177,17 +187,23 @@ class S3Storage:
     @contextmanager
     def _counting(self, operation: str) -> Iterator[None]:
         """A missing object becomes FileNotFoundError, as from the local folder; anything
-        else that fails is counted before it propagates."""
+        else that fails is counted, logged and answered 503."""
         try:
             yield
         except ClientError as exc:
-            if _status(exc) == 404 or exc.response.get("Error", {}).get("Code") == "NoSuchKey":
+            code = exc.response.get("Error", {}).get("Code")
+            if _status(exc) == 404 or code == "NoSuchKey":
                 raise FileNotFoundError(str(exc)) from exc
-            STORAGE_ERRORS.labels("s3", operation).inc()
-            raise
-        except BotoCoreError:
-            STORAGE_ERRORS.labels("s3", operation).inc()
-            raise
+            self._failed(operation, f"{_status(exc)} {code}", exc)
+        except BotoCoreError as exc:
+            self._failed(operation, exc.__class__.__name__, exc)
+
+    def _failed(self, operation: str, why: str, exc: Exception) -> None:
+        STORAGE_ERRORS.labels("s3", operation).inc()
+        logger.error("storage %s failed: %s", operation, why)
+        raise StorageUnavailable(
+            "Stored files cannot be reached just now. Please try again in a moment."
+        ) from exc
 
 
 def _status(exc: ClientError) -> int:
