@@ -11,6 +11,7 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 
+from app.core.downloads import content_disposition
 from app.core.s3 import StorageUnavailable
 from app.core.storage import LocalStorage, Storage, blob_key
 from tests.s3_support import empty, requires_s3, s3_storage
@@ -124,7 +125,9 @@ def test_temporaries_of_dead_writers_are_swept(storage: Storage) -> None:
 def test_local_folder_sends_no_presigned_link(tmp_path: Path) -> None:
     storage = LocalStorage(tmp_path / "files")
     storage.write("documents/a.pdf", b"%PDF")
-    assert storage.presigned_url("documents/a.pdf", filename="a.pdf", media_type="x") is None
+    assert (
+        storage.presigned_url("documents/a.pdf", disposition="attachment", media_type="x") is None
+    )
     assert storage.open("documents/a.pdf").local_path == storage.path("documents/a.pdf")
 
 
@@ -133,7 +136,9 @@ def test_presigned_link_serves_the_file_briefly(tmp_path: Path) -> None:
     storage = s3_storage(tmp_path, storage_presign=True, storage_presign_seconds=2)
     try:
         key = _upload(storage, b"%PDF-1.4 presigned")
-        url = storage.presigned_url(key, filename="Plan é.pdf", media_type="application/pdf")
+        url = storage.presigned_url(
+            key, disposition=content_disposition("Plan é.pdf"), media_type="application/pdf"
+        )
         assert url is not None
         response = httpx.get(url)
         assert response.status_code == 200 and response.content == b"%PDF-1.4 presigned"
@@ -149,7 +154,7 @@ def test_presigned_link_serves_the_file_briefly(tmp_path: Path) -> None:
 @requires_s3
 def test_presigning_is_off_unless_asked(tmp_path: Path) -> None:
     storage = s3_storage(tmp_path)
-    assert storage.presigned_url("blobs/aa/x", filename="x", media_type="x") is None
+    assert storage.presigned_url("blobs/aa/x", disposition="attachment", media_type="x") is None
 
 
 @requires_s3

@@ -63,14 +63,12 @@ def file_download(
     if not_modified is not None:
         return not_modified
     storage = get_storage()
-    presigned = storage.presigned_url(key, filename=filename, media_type=media_type)
+    disposition = content_disposition(filename, inline=inline)
+    presigned = storage.presigned_url(key, disposition=disposition, media_type=media_type)
     if presigned is not None:
         # The link carries its own expiry; the redirect itself is never kept.
         return RedirectResponse(presigned, status_code=307, headers={"Cache-Control": "no-store"})
-    headers = {
-        **_caching(etag, public),
-        "Content-Disposition": content_disposition(filename, inline=inline),
-    }
+    headers = {**_caching(etag, public), "Content-Disposition": disposition}
     stored = storage.open(key)
     if stored.local_path is not None:
         return FileResponse(stored.local_path, media_type=media_type, headers=headers)

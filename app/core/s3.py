@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -146,10 +145,9 @@ class S3Storage:
 
         return StoredFile(size=int(response["ContentLength"]), chunks=chunks())
 
-    def presigned_url(self, key: str, *, filename: str, media_type: str) -> str | None:
+    def presigned_url(self, key: str, *, disposition: str, media_type: str) -> str | None:
         if not self.settings.storage_presign:
             return None
-        disposition = f"attachment; filename*=UTF-8''{quote(filename, safe='')}"
         with self._counting("presign"):
             url: str = self.client.generate_presigned_url(
                 "get_object",
