@@ -142,6 +142,11 @@ def record(
         session.info[_ANCHOR_DUE] = True
 
 
+def anchor_due(session: Session) -> bool:
+    """Will this transaction's commit anchor its newest event outside the database?"""
+    return bool(session.info.get(_ANCHOR_DUE))
+
+
 def _anchor_logged(engine: Engine) -> Anchor | None:
     try:
         with engine.connect() as conn:

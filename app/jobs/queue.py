@@ -5,14 +5,18 @@ periodic defer is unique per task and timestamp), so two workers never run the s
 the task functions are the ones the in-process worker runs on SQLite."""
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import procrastinate
+import psycopg
 from procrastinate import job_context
 
 from app.core.config import get_settings
 from app.jobs.tasks import PERIODIC, Periodic
+from app.notifications import delivery
 
 logger = logging.getLogger("app.jobs")
 
@@ -62,7 +66,25 @@ def build_app() -> procrastinate.App:
     return app
 
 
+def _listen_for_notices() -> None:
+    """Deliver as soon as a transaction that wrote notices commits (it NOTIFYs), instead of
+    at the next one-second tick: commit-to-server p50 was 321 ms with the tick alone. The
+    periodic task stays, for anything written while no worker listened."""
+    while True:
+        try:
+            with psycopg.connect(_conninfo(), autocommit=True) as conn:
+                conn.execute(f"LISTEN {delivery.WAKE_CHANNEL}")
+                while True:
+                    woken = any(True for _ in conn.notifies(timeout=30, stop_after=1))
+                    if woken:
+                        delivery.deliver_due()
+        except Exception:  # the database away for a moment: listen again shortly
+            logger.exception("notice listener failed; listening again in 5 s")
+            time.sleep(5)
+
+
 def run_worker(concurrency: int = 1) -> None:
     """Run one worker until SIGINT/SIGTERM (procrastinate stops it after the current jobs)."""
     app = build_app()
+    threading.Thread(target=_listen_for_notices, name="lpp-notices", daemon=True).start()
     app.run_worker(queues=[QUEUE], concurrency=concurrency, wait=True)

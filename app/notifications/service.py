@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, func, select
 
@@ -28,8 +28,10 @@ from app.notifications.render import render
 from app.rfps import policies as rfp_policies
 from app.rfps.models import Rfp
 
-# Key of Session.info: ids of the notices this transaction wrote (delivered after commit).
+# Keys of Session.info: ids of the notices this transaction wrote (delivered after commit),
+# and whether it has woken the workers.
 WRITTEN = "notices_written"
+WOKEN = "notices_woke_workers"
 
 
 def link(path: str) -> str:
@@ -71,6 +73,7 @@ def notify(
     statement offered (duplicates included)."""
     spec = KINDS[kind]
     url = link(path)
+    _wake_workers(session)
     wanted = _email_wanted(session, kind, recipients := list(recipients))
     now = utcnow()
     count = 0
@@ -109,6 +112,15 @@ def notify(
     return count
 
 
+def _wake_workers(session: Session) -> None:
+    """On PostgreSQL, tell the `worker` processes at the commit (NOTIFY is transactional:
+    a rolled-back change wakes nobody) so they send at once, not at their next round."""
+    if session.info.get(WOKEN) or session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(text(f"SELECT pg_notify('{delivery.WAKE_CHANNEL}', '')"))
+    session.info[WOKEN] = True
+
+
 def _email_wanted(session: Session, kind: str, recipients: list[User | Recipient]) -> set[str]:
     ids = {(r.user if isinstance(r, Recipient) else r).id for r in recipients}
     if not KINDS[kind].optional or not ids:
@@ -126,6 +138,7 @@ def _email_wanted(session: Session, kind: str, recipients: list[User | Recipient
 @event.listens_for(OrmSession, "after_commit")
 def _hand_over(session: OrmSession) -> None:
     # Only after the commit: a notice of a rolled-back change never leaves.
+    session.info.pop(WOKEN, None)
     ids = session.info.pop(WRITTEN, None)
     if ids:
         delivery.after_commit(list(ids))
@@ -134,6 +147,7 @@ def _hand_over(session: OrmSession) -> None:
 @event.listens_for(OrmSession, "after_rollback")
 def _forget(session: OrmSession) -> None:
     session.info.pop(WRITTEN, None)
+    session.info.pop(WOKEN, None)
 
 
 # --- the inbox -----------------------------------------------------------------------------
