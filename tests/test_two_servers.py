@@ -30,6 +30,7 @@ from tests.support import (
     upload,
 )
 from tests.web_support import Person
+from tests.worlds import drafted_mou
 
 pytestmark = [
     requires_s3,
@@ -271,3 +272,23 @@ def test_a_whole_selection_through_a_round_robin_pair(
                 assert fetched.status_code == 200
                 assert hashlib.sha256(fetched.content).hexdigest() == attachment["sha256"]
     assert min(transport.served) >= 20, transport.served
+
+
+def test_an_mou_drafted_rendered_and_executed_across_the_pair(
+    pair: tuple[list[str], list[dict[str, str]]],
+) -> None:
+    (a, b), _ = pair
+    with httpx.Client(base_url=a, timeout=60) as on_a, httpx.Client(base_url=b, timeout=60) as on_b:
+        district_staff, partner, mou, _ = drafted_mou(Api(on_a))
+        url = f"/api/v1/mous/{mou['id']}"
+        before = _renders(a) + _renders(b)
+        draft_a = on_a.get(f"{url}/document.pdf", headers=district_staff.headers)
+        draft_b = on_b.get(f"{url}/document.pdf", headers=partner.headers)
+        assert draft_a.status_code == draft_b.status_code == 200
+        assert draft_a.content == draft_b.content  # rendered on A, read from the bucket on B
+        assert _renders(a) + _renders(b) == before + 1
+        executed = on_b.post(f"{url}/execute", headers=district_staff.headers)
+        assert executed.status_code == 200, executed.text
+        signed = on_a.get(f"{url}/document.pdf", headers=partner.headers)
+        assert signed.status_code == 200 and signed.content != draft_a.content
+        assert hashlib.sha256(signed.content).hexdigest() == executed.json()["executed_pdf_sha256"]
