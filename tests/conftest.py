@@ -21,6 +21,10 @@ _TMP = Path(tempfile.mkdtemp(prefix=f"lpp-tests-{_WORKER}-" if _WORKER else "lpp
 os.environ["ENVIRONMENT"] = "test"
 os.environ["DATA_DIR"] = str(_TMP)
 os.environ["STORAGE_DIR"] = str(_TMP / "files")
+# With object storage (STORAGE_URL=s3://...), each xdist worker writes under its own prefix:
+# one worker's backup-and-restore test must not empty another's files.
+if _WORKER and os.environ.get("STORAGE_URL", "").startswith("s3://"):
+    os.environ["STORAGE_URL"] = f"{os.environ['STORAGE_URL'].rstrip('/')}/{_WORKER}"
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ["MAX_UPLOAD_MB"] = "1"  # small, so the over-limit test need not send megabytes
 # The cheapest argon2id (8 KiB, 1 pass): the suite hashes and verifies thousands of passwords,
