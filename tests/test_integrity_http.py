@@ -86,7 +86,9 @@ def test_private_answers_are_no_store_and_public_reads_stay_cacheable(
     assert token.headers["cache-control"] == "no-store"
 
     # Public anonymous reads stay cacheable, and set no cookie a shared cache could hand on.
-    fresh = httpx.Client(transport=client._transport, base_url=client.base_url)
+    fresh = httpx.Client(
+        transport=client._transport, base_url=client.base_url, timeout=client.timeout
+    )
     for path in (
         "/",
         f"/rfps/{rfp['id']}",
