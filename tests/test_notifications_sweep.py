@@ -1,7 +1,9 @@
 """The access sweep's world, told of everything that happens in it: every notice of every
 kind goes only to someone the spec lets know (checked against the role each recipient has
 in the world), opens a page its recipient may see, carries no sealed content and names no
-reviewer to a partner; and the platform admin's outbox hides who bids until the close."""
+reviewer to a partner; and the platform admin's outbox hides who bids until the close. A
+district of the issuing state matches a listed partner of the world, and drafts, revises
+and executes its MOU, so the matching and MOU notices are swept as well."""
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
@@ -10,12 +12,18 @@ import httpx
 import pytest
 from sqlmodel import Session, col, select
 
+from app.accounts.models import User
 from app.core.config import get_settings
 from app.core.db import get_engine, utcnow
+from app.matching import service as matching_service
+from app.mous import service as mou_service
+from app.mous.schemas import MouTerms
 from app.notifications import delivery, schedule
 from app.notifications.models import Notice
 from app.providers.models import PreferredProvider
 from app.rfps.models import Rfp
+from app.schools import service as school_service
+from app.schools.schemas import ClusterCreate, SchoolCreate
 from tests.conftest import _wipe
 from tests.support import Api
 from tests.sweep_world import World, build_world
@@ -41,7 +49,14 @@ ALLOWED: dict[str, set[str]] = {
     # Only reviewers with an assignment still open: the conflicted one has none.
     "reviews_due": {"assigned_reviewer", "unassigned_reviewer"},
     "decision_available": {"own_partner", "rival_partner"},  # the withdrawn bid is not decided
+    "listing_published": {"own_partner", "rival_partner"},
     "listing_expiring": {"own_partner", "rival_partner"},
+    # The district's run proposes a listed partner; the district decides, revises, executes.
+    "match_proposed": {"own_partner", "rival_partner"},
+    "match_decided": {"own_partner", "rival_partner"},
+    "mou_version_shared": {"own_partner", "rival_partner"},
+    "mou_executed": {"own_partner", "rival_partner"},
+    "mou_term_expiring": {"own_partner", "rival_partner", "district_staff"},
 }
 
 
@@ -57,6 +72,53 @@ def world(session_client: httpx.Client) -> World:
     built = build_world(Api(session_client))
     _happen(built)
     return built
+
+
+def _executed_mou(world: World) -> datetime:
+    """A district of the issuing state matches one of the world's listed partners, accepts,
+    drafts the MOU, revises and executes it; the day its term's reminder is due."""
+    api = world.api
+    with Session(get_engine()) as session:
+        state_staff = session.get(User, world.actors["staff"].id)
+        assert state_staff is not None and state_staff.agency_id
+        state_id = state_staff.agency_id
+    district = api.agency("district", "VA", parent_id=state_id, nces_id="5100888")
+    world.actors["district_staff"] = api.staff(district["id"])
+    with Session(get_engine(), expire_on_commit=False) as session:
+        staff = session.get(User, world.actors["district_staff"].id)
+        assert staff is not None
+        schools = [
+            school_service.create_school(
+                session=session,
+                actor=staff,
+                agency_id=district["id"],
+                data=SchoolCreate(
+                    nces_id=f"510088800{n:03d}",
+                    name=f"Sweep Middle {n}",
+                    grade_low="06",
+                    grade_high="08",
+                ),
+            )
+            for n in range(1, 4)
+        ]
+        school_service.create_cluster(
+            session=session,
+            actor=staff,
+            agency_id=district["id"],
+            data=ClusterCreate(name="Sweep cluster", school_ids=[s.id for s in schools]),
+        )
+        run = matching_service.create_run(
+            session=session, actor=staff, agency_id=district["id"], cluster_ids=None, weights=None
+        )
+        match = matching_service.run_view(session, run).matches[0]
+        matching_service.decide(session=session, actor=staff, match_id=match.id, accept=True)
+        mou = mou_service.create(session=session, actor=staff, match_id=match.id)
+        drafted = mou_service.version_of(session, mou).terms
+        terms = MouTerms.model_validate({**drafted, "notes": "Revised."})
+        mou_service.update(session=session, actor=staff, mou_id=mou.id, terms=terms, if_match=None)
+        mou_service.execute(session=session, actor=staff, mou_id=mou.id)
+        ends = schedule.term_end(terms.start_date, terms.term_years)
+    return datetime.combine(ends, time(), tzinfo=UTC) - timedelta(days=30)
 
 
 def _happen(world: World) -> None:
@@ -88,11 +150,13 @@ def _happen(world: World) -> None:
         soon = deadline.submission_deadline - timedelta(hours=12)
         ends = min(session.exec(select(PreferredProvider.valid_until)).all())
     listing_soon = datetime.combine(ends, time(), tzinfo=UTC) - timedelta(days=10)
+    term_soon = _executed_mou(world)
     for step, now in (
         (schedule.deadline_reminders, soon),
         (schedule.close_due, utcnow()),
         (schedule.reviews_due, utcnow() + timedelta(days=3650)),
         (schedule.listing_expiry, listing_soon),
+        (schedule.mou_term_expiry, term_soon),
     ):
         with Session(engine, expire_on_commit=False) as session:
             step(session, now)

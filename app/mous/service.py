@@ -219,6 +219,7 @@ def update(
     )
     session.add(mou)
     _record(session, actor, mou, "mou.revised")
+    notices.mou_version_shared(session, mou=mou, version=mou.current_version, title=terms.title)
     session.commit()
     return mou
 

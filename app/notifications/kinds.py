@@ -25,10 +25,13 @@ KINDS: dict[str, Kind] = {
         Kind("rfp_closed", "An RFP of your agency closed", optional=True),
         Kind("reviews_due", "Reviews due", optional=True),
         Kind("decision_available", "Decisions and debriefs", optional=False),
+        Kind("listing_published", "Preferred-provider listings published", optional=True),
         Kind("listing_expiring", "Preferred-provider listing expiry", optional=True),
         Kind("match_proposed", "Matches proposed", optional=True),
         Kind("match_decided", "Matches accepted or declined", optional=True),
+        Kind("mou_version_shared", "New versions of draft MOUs", optional=True),
         Kind("mou_executed", "MOUs executed", optional=True),
+        Kind("mou_term_expiring", "MOU terms ending", optional=True),
     )
 }
 

@@ -8,7 +8,6 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from app.accounts.models import Agency, Organization, User
-from app.accounts.policies import is_member_of
 from app.core.config import get_settings
 from app.core.security import token_digest
 from app.matching.models import Match
@@ -16,6 +15,7 @@ from app.mous.models import Mou
 from app.notifications import policies
 from app.notifications.service import notify
 from app.proposals.models import Proposal
+from app.providers.models import PreferredProvider
 from app.rfps.models import Addendum, Question, Rfp
 from app.schools.models import Cluster
 
@@ -164,6 +164,24 @@ def answer_published(session: Session, *, rfp: Rfp, question: Question) -> None:
     )
 
 
+def listing_published(session: Session, *, rfp: Rfp, listing: PreferredProvider) -> None:
+    """At finalization, to the listed organization: its place on the public list."""
+    notify(
+        session,
+        kind="listing_published",
+        recipients=policies.listing_holders(session, listing),
+        event_key=listing.id,
+        path="/preferred-providers",
+        context={
+            "rfp_title": rfp.title,
+            "agency_name": _agency_name(session, rfp.agency_id),
+            "organization_name": _organization_name(session, listing.organization_id),
+            "valid_until": listing.valid_until.isoformat(),
+        },
+        facts=[("Categories", ", ".join(listing.categories))] if listing.categories else [],
+    )
+
+
 def decision_available(session: Session, *, rfp: Rfp, proposal: Proposal, approved: bool) -> None:
     """At finalization, to each applicant about its own proposal: the decision and a link to
     the debrief; reviewers are never named."""
@@ -224,15 +242,29 @@ def match_decided(session: Session, *, match: Match, by_partner: bool) -> None:
     )
 
 
+def mou_version_shared(session: Session, *, mou: Mou, version: int, title: str) -> None:
+    """A new version of a draft MOU, to the partner's members (the district revised it)."""
+    notify(
+        session,
+        kind="mou_version_shared",
+        recipients=policies.mou_partner(session, mou),
+        event_key=f"{mou.id}:{version}",
+        path=f"/mous/{mou.id}",
+        context={
+            "title": title,
+            "version": version,
+            "agency_name": _agency_name(session, mou.agency_id),
+            "organization_name": _organization_name(session, mou.organization_id),
+        },
+    )
+
+
 def mou_executed(session: Session, *, mou: Mou, version: int, title: str) -> None:
     """To the partner's members (the district executed it)."""
-    partner = [
-        u for u in policies.mou_parties(session, mou) if is_member_of(u, mou.organization_id)
-    ]
     notify(
         session,
         kind="mou_executed",
-        recipients=partner,
+        recipients=policies.mou_partner(session, mou),
         event_key=f"{mou.id}:{version}",
         path=f"/mous/{mou.id}",
         context={

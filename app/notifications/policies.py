@@ -16,6 +16,7 @@ from app.mous import policies as mous_policies
 from app.mous.models import Mou
 from app.notifications.models import Notice, RfpFollow
 from app.proposals.models import Proposal, ProposalStatus
+from app.providers.models import PreferredProvider
 from app.reviews import policies as review_policies
 from app.reviews.models import Assignment, AssignmentStatus
 from app.rfps import policies as rfp_policies
@@ -147,6 +148,16 @@ def mou_parties(session: Session, mou: Mou) -> list[User]:
         (col(User.agency_id) == mou.agency_id) | (col(User.organization_id) == mou.organization_id)
     )
     return [u for u in _active(session, query) if mous_policies.is_party_to(u, mou)]
+
+
+def mou_partner(session: Session, mou: Mou) -> list[User]:
+    """The partner's side of an MOU: the district drafts and revises, the partner reads."""
+    return [u for u in mou_parties(session, mou) if is_member_of(u, mou.organization_id)]
+
+
+def listing_holders(session: Session, listing: PreferredProvider) -> list[User]:
+    """The listed organization's members (the list itself is public; the notice is theirs)."""
+    return _members(session, {listing.organization_id})
 
 
 def agency_staff(session: Session, agency_id: str) -> list[User]:

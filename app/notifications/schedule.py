@@ -1,5 +1,5 @@
 """Scheduled work the clock causes: an RFP's close at its deadline, deadline reminders,
-and reviews-due and listing-expiry reminders.
+and reviews-due, listing-expiry and MOU-term-expiry reminders.
 
 Each piece of work that must happen once inserts its key into `job_done` in the same
 transaction as the work; a second run (another worker, a retried job) finds the key and
@@ -7,7 +7,7 @@ does nothing, and the notices' own dedup keys guard each recipient as well."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +17,7 @@ from app.accounts.models import Agency, Organization
 from app.audit import service as audit
 from app.core.db import get_engine, utcnow
 from app.jobs.models import JobDone
+from app.mous.models import Mou, MouStatus, MouVersion
 from app.notifications import policies
 from app.notifications.service import Recipient, notify
 from app.proposals.models import Proposal
@@ -26,6 +27,9 @@ from app.rfps.models import Rfp, RfpStatus
 REMINDER_DAYS = (7, 1)
 REVIEWS_DUE_EVERY = timedelta(days=3)
 LISTING_NOTICE = timedelta(days=30)
+# A renewal is decided on the final years' benchmarks and needs a board's time: a term's
+# end is told a school term ahead, not a month.
+MOU_TERM_NOTICE = timedelta(days=90)
 
 
 @dataclass
@@ -34,6 +38,7 @@ class ScheduleReport:
     reminders: int = 0
     reviews_due: int = 0
     listings: int = 0
+    mou_terms: int = 0
 
 
 def _once(session: Session, key: str) -> bool:
@@ -214,11 +219,64 @@ def listing_expiry(session: Session, now: datetime) -> int:
     return sent
 
 
+def term_end(start: date, years: int) -> date:
+    """The day an MOU's term ends: its start date, `years` later (29 February: the 28th)."""
+    try:
+        return start.replace(year=start.year + years)
+    except ValueError:
+        return start.replace(year=start.year + years, day=28)
+
+
+def mou_term_expiry(session: Session, now: datetime) -> int:
+    """MOUs in force (executed, or executed and being amended) whose executed term ends
+    within 90 days: both parties hear once per MOU and end date."""
+    in_force = session.exec(
+        select(Mou, MouVersion)
+        .join(
+            MouVersion,
+            (col(MouVersion.mou_id) == col(Mou.id))
+            & (col(MouVersion.number) == col(Mou.executed_version)),
+        )
+        .where(col(Mou.status).in_((MouStatus.executed, MouStatus.amended)))
+    ).all()
+    today, horizon = now.date(), (now + MOU_TERM_NOTICE).date()
+    sent = 0
+    for mou, version in in_force:
+        ends = term_end(
+            date.fromisoformat(str(version.terms["start_date"])), int(version.terms["term_years"])
+        )
+        if not today <= ends <= horizon:
+            continue
+        key = f"mou_term_expiring:{mou.id}:{ends.isoformat()}"
+        if not _once(session, key):
+            session.rollback()
+            continue
+        parties = policies.mou_parties(session, mou)
+        organization = session.get(Organization, mou.organization_id)
+        notify(
+            session,
+            kind="mou_term_expiring",
+            recipients=parties,
+            event_key=key,
+            path=f"/mous/{mou.id}",
+            context={
+                "title": str(version.terms.get("title", "")),
+                "agency_name": _agency_name(session, mou.agency_id),
+                "organization_name": organization.name if organization else "",
+                "term_end": ends.isoformat(),
+            },
+        )
+        session.commit()
+        sent += len(parties)
+    return sent
+
+
 STEPS: tuple[tuple[str, Callable[[Session, datetime], int]], ...] = (
     ("closed", close_due),
     ("reminders", deadline_reminders),
     ("reviews_due", reviews_due),
     ("listings", listing_expiry),
+    ("mou_terms", mou_term_expiry),
 )
 
 

@@ -7,6 +7,7 @@ from sqlmodel import Session, col, select
 
 from app.accounts.models import Agency, Organization
 from app.core.db import utcnow
+from app.notifications import notices
 from app.providers import policies
 from app.providers.models import PreferredProvider
 from app.providers.schemas import PreferredProviderRead
@@ -91,4 +92,5 @@ def list_approved(
         valid_until=valid_until,
     )
     session.add(listing)
+    notices.listing_published(session, rfp=rfp, listing=listing)
     return listing
