@@ -340,9 +340,10 @@ def _finish(session: Session, worker: str, notice: Notice, error: Exception | No
 class _Recorder:
     """Records outcomes. On PostgreSQL in a thread of its own while the next message is
     being sent, so the database's round trips overlap the mail server's (one worker here:
-    144 notices/s recording in line, 201 so; a bare smtplib loop: about 420). At most two
-    outcomes wait at any time (one being written, one queued): a worker killed mid-batch
-    sends at most those again.
+    144 notices/s recording in line, 201 so; a bare smtplib loop: about 420). A message is
+    sent only while at most one earlier outcome is still unwritten, so at most two wait at
+    any time (one being written, the one just sent): a worker killed mid-batch sends at
+    most those again.
 
     On SQLite in line, after each message: the database's work is this process's own CPU,
     so a second thread only takes the GIL from the sender, which then waits up to Python's
@@ -355,6 +356,7 @@ class _Recorder:
         self.failure: Exception | None = None
         self.inline: Session | None = None
         self.thread: threading.Thread | None = None
+        self.slots = threading.BoundedSemaphore(2)  # sent and not yet recorded
         if engine.dialect.name == "sqlite":
             self.inline = Session(engine)
         else:
@@ -365,6 +367,12 @@ class _Recorder:
         with Session(self.engine) as session:
             while (item := self.queue.get()) is not None:
                 self._write(session, *item)
+                self.slots.release()
+
+    def ready(self) -> None:
+        """Before a message is sent: wait until at most one outcome is left unwritten."""
+        if self.inline is None:
+            self.slots.acquire()
 
     def _write(self, session: Session, notice: Notice, error: Exception | None) -> None:
         if self.failure is not None:
@@ -433,6 +441,7 @@ def deliver_due(
             try:
                 for notice_id in ids:
                     notice = notices[notice_id]
+                    recorder.ready()
                     error: Exception | None = down
                     if error is None:
                         try:
