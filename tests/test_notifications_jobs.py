@@ -190,9 +190,7 @@ def _queue(user: User, count: int) -> list[str]:
 def _sent() -> int:
     with Session(get_engine()) as session:
         return int(
-            session.exec(
-                select(func.count()).where(col(Notice.status) == NoticeStatus.sent)
-            ).one()
+            session.exec(select(func.count()).where(col(Notice.status) == NoticeStatus.sent)).one()
         )
 
 
