@@ -195,7 +195,35 @@ class RequestContextMiddleware:
         private = self._private(scope, request_headers)
         refused: list[_BodyRefused] = []
 
+        observed = {"done": False}
+
+        def observe() -> None:
+            observed["done"] = True
+            seconds = time.perf_counter() - began
+            logger.info(
+                "request",
+                extra={
+                    "fields": {
+                        "method": scope.get("method"),
+                        "path": scope.get("path"),
+                        "status": status_holder["status"],
+                        "ms": round(seconds * 1000, 1),
+                    }
+                },
+            )
+            metrics.observe_request(
+                str(scope.get("method")),
+                metrics.route_label(scope),
+                status_holder["status"],
+                seconds,
+            )
+
         async def send_decorated(message: Message) -> None:
+            # Counted before the answer's last bytes leave: a client that reads the metrics
+            # after its answer finds the answer in them.
+            last = message["type"] == "http.response.body" and not message.get("more_body")
+            if last and not observed["done"]:
+                observe()
             if message["type"] == "http.response.start":
                 started["sent"] = True
                 status_holder["status"] = message["status"]
@@ -252,24 +280,8 @@ class RequestContextMiddleware:
                 )
                 await response(scope, receive, send_decorated)
         finally:
-            seconds = time.perf_counter() - began
-            logger.info(
-                "request",
-                extra={
-                    "fields": {
-                        "method": scope.get("method"),
-                        "path": scope.get("path"),
-                        "status": status_holder["status"],
-                        "ms": round(seconds * 1000, 1),
-                    }
-                },
-            )
-            metrics.observe_request(
-                str(scope.get("method")),
-                metrics.route_label(scope),
-                status_holder["status"],
-                seconds,
-            )
+            if not observed["done"]:  # no last body chunk went out (a failure, a drop)
+                observe()
             request_id_var.reset(token)
 
 
