@@ -463,13 +463,46 @@ def deliver_due(
     return report
 
 
+def write_to_folder(ids: list[str]) -> None:
+    """Without SMTP the outbox folder is the transport: the notices a commit just wrote are
+    claimed, written and recorded in one transaction. (Claimed in a transaction of their own
+    first, as a worker claims from a mail server that may be away, they cost each commit
+    that notified someone one more write transaction: under the deadline surge, where every
+    submission sends its receipt, a large share of the server's time.)"""
+    engine = get_engine()
+    worker = worker_name()
+    lease = utcnow() + timedelta(seconds=get_settings().mail_claim_seconds)
+    transport = FileMailer()
+    with Session(engine, expire_on_commit=False) as session:
+        session.connection().execute(
+            update(NOTICES)
+            .where(
+                NOTICES.c.id.in_(ids),
+                NOTICES.c.status == NoticeStatus.pending,
+                NOTICES.c.claimed_by.is_(None),
+            )
+            .values(claimed_by=worker, claimed_until=lease)
+        )
+        claimed = session.exec(
+            select(Notice).where(col(Notice.id).in_(ids), Notice.claimed_by == worker)
+        ).all()
+        for notice in claimed:
+            error: Exception | None = None
+            try:
+                transport.send(build_message(notice, html=False))
+            except TemporaryFailure as exc:
+                error = exc  # the folder is unwritable: retried by the worker's next round
+            _finish(session, worker, notice, error)
+        session.commit()  # nothing claimed: the claim statement's transaction ends
+
+
 def after_commit(ids: list[str]) -> None:
     """Notices were just committed in this process. Without SMTP their .eml files are
     written now, as the account messages always were; with SMTP a worker sends them (the
     in-process one is woken)."""
     if smtp_target(get_settings().smtp_url) is None:
         try:
-            deliver_due(only=ids)
+            write_to_folder(ids)
         except Exception:  # the commit stands; the worker's next round writes them
             logger.exception("could not write %d notice(s) to the outbox folder", len(ids))
     wake.set()
