@@ -43,7 +43,12 @@ def proposal_etag(proposal: Proposal) -> str:
 def record(
     session: Session, actor: User, proposal: Proposal, rfp: Rfp, action: str, **data: Any
 ) -> None:
-    """A proposal event, in the caller's transaction."""
+    """A proposal event, in the caller's transaction, as its last statement before the
+    commit: the audit log's head is locked from the event to the commit (one transaction at
+    a time appends), so the change itself is flushed first, not while others wait for it.
+    (Flushed after, the submit's four writes held every other writer back: p99 of the
+    deadline surge on PostgreSQL 5.0 s.)"""
+    session.flush()
     audit.record(
         session=session,
         actor_id=actor.id,

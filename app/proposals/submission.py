@@ -85,9 +85,6 @@ def submit(
     proposal.submitted_at = now
     proposal.withdrawn_at = None
     proposal_service.touch(session, proposal, now)
-    proposal_service.record(
-        session, actor, proposal, rfp, "proposal.submitted", version=version.number, receipt=receipt
-    )
     notices.submission_receipt(
         session,
         rfp=rfp,
@@ -97,6 +94,16 @@ def submit(
         submitted_at=now,
     )
     try:
+        session.flush()  # where a concurrent retry's version (the same key) is refused
+        proposal_service.record(
+            session,
+            actor,
+            proposal,
+            rfp,
+            "proposal.submitted",
+            version=version.number,
+            receipt=receipt,
+        )
         session.commit()
     except IntegrityError:
         # A concurrent retry with the same Idempotency-Key won; answer with its version.
