@@ -2,6 +2,7 @@
 every message it accepts, can be stopped and started again on the same port, and can be
 told to answer 451 (try later) or 550 (refused)."""
 
+import os
 import socket
 import threading
 import time
@@ -12,7 +13,18 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from typing import Any, cast
 
+import pytest
 from aiosmtpd.controller import Controller
+
+# For tests that point this process's settings at the test's SMTP server and run delivery
+# rounds here. In the pass against a separate 'serve' process, the app answering the requests
+# has its own settings (no SMTP_URL: each notice goes to its outbox folder at the commit), so
+# such a test cannot steer it; that pass's delivery is covered by the tests that start real
+# servers and workers with SMTP_URL (test_notifications_jobs.py, the browser invitation).
+steers_this_process = pytest.mark.skipif(
+    bool(os.environ.get("TEST_SERVER_WORKERS")),
+    reason="sets SMTP in this process; the separate server's settings decide delivery there",
+)
 
 
 def free_port() -> int:

@@ -16,7 +16,13 @@ from app.core.config import get_settings
 from app.core.db import get_engine, utcnow
 from app.notifications import delivery, service
 from app.notifications.models import Notice, NoticeStatus
-from tests.notification_support import SmtpServer, html_of, smtp_server, text_of
+from tests.notification_support import (
+    SmtpServer,
+    html_of,
+    smtp_server,
+    steers_this_process,
+    text_of,
+)
 from tests.support import Actor, Api, assert_problem
 
 
@@ -140,6 +146,7 @@ def test_server_away_keeps_notices_pending_with_backoff_then_delivers_once(
     assert sorted(smtp.recorder.message_ids()) == sorted(n.message_id for n in second)
 
 
+@steers_this_process
 def test_after_the_last_try_the_admin_sees_it_failed_and_resend_delivers_once(
     api: Api, smtp: SmtpServer
 ) -> None:

@@ -17,7 +17,13 @@ from app.core.db import get_engine
 from app.notifications import delivery
 from app.notifications.models import Notice
 from app.reviews.models import PanelMember
-from tests.notification_support import SmtpServer, html_of, smtp_server, text_of
+from tests.notification_support import (
+    SmtpServer,
+    html_of,
+    smtp_server,
+    steers_this_process,
+    text_of,
+)
 from tests.support import (
     PASSWORD,
     Api,
@@ -56,6 +62,7 @@ def _link(text: str, path: str) -> str:
     return f"{parts.path}?{parts.query}" if parts.query else parts.path
 
 
+@steers_this_process
 def test_a_reviewer_invitation_arrives_with_a_link_that_works(api: Api, smtp: SmtpServer) -> None:
     staff = api.staff()
     rfp = published_rfp(api, staff)
@@ -86,6 +93,7 @@ def test_a_reviewer_invitation_arrives_with_a_link_that_works(api: Api, smtp: Sm
         assert token not in notice.text_body and token not in notice.html_body
 
 
+@steers_this_process
 def test_an_existing_reviewer_is_told_without_a_token(api: Api, smtp: SmtpServer) -> None:
     staff = api.staff()
     first, second = published_rfp(api, staff), published_rfp(api, staff)
@@ -110,6 +118,7 @@ def test_an_existing_reviewer_is_told_without_a_token(api: Api, smtp: SmtpServer
     assert "/sign-in" in bodies[1] and "token=" not in bodies[1]
 
 
+@steers_this_process
 def test_a_password_reset_round_trips(api: Api, smtp: SmtpServer) -> None:
     partner = api.partner()
     asked = api.client.post("/api/v1/auth/password-reset", json={"email": partner.email})
@@ -132,6 +141,7 @@ def test_a_password_reset_round_trips(api: Api, smtp: SmtpServer) -> None:
     assert token not in entry["body"]  # a single-use link is never shown in the inbox
 
 
+@steers_this_process
 def test_a_submission_receipt_carries_the_receipt_hash(api: Api, smtp: SmtpServer) -> None:
     rfp = published_rfp(api, api.staff())
     partner = api.partner()
@@ -142,6 +152,7 @@ def test_a_submission_receipt_carries_the_receipt_hash(api: Api, smtp: SmtpServe
     assert "word word" not in body  # what was submitted stays sealed: only its hash
 
 
+@steers_this_process
 def test_an_addendum_reaches_follower_and_applicant_not_an_unrelated_partner(
     api: Api, smtp: SmtpServer
 ) -> None:
@@ -210,6 +221,7 @@ def test_a_decision_reaches_each_applicant_and_names_no_reviewer(
     assert outcomes == {True, False}  # one approved, one not, each told its own
 
 
+@steers_this_process
 def test_the_admin_learns_nothing_of_who_bids_before_the_close(api: Api, smtp: SmtpServer) -> None:
     staff = api.staff()
     rfp = published_rfp(api, staff)
@@ -229,6 +241,7 @@ def test_the_admin_learns_nothing_of_who_bids_before_the_close(api: Api, smtp: S
     assert partner.email in str(outbox)
 
 
+@steers_this_process
 def test_a_match_and_its_mou_reach_the_partner(api: Api, smtp: SmtpServer) -> None:
     district_staff, partner, mou, _schools = drafted_mou(api)
     executed = api.client.post(f"/api/v1/mous/{mou['id']}/execute", headers=district_staff.headers)

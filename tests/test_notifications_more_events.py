@@ -14,7 +14,13 @@ from sqlmodel import Session
 from app.core.config import get_settings
 from app.core.db import get_engine
 from app.notifications import delivery, schedule
-from tests.notification_support import SmtpServer, html_of, smtp_server, text_of
+from tests.notification_support import (
+    SmtpServer,
+    html_of,
+    smtp_server,
+    steers_this_process,
+    text_of,
+)
 from tests.support import Api, finalized_list
 from tests.worlds import drafted_mou
 
@@ -60,6 +66,7 @@ def _revise(api: Api, staff: Any, mou: dict[str, Any]) -> dict[str, Any]:
     return dict(updated.json())
 
 
+@steers_this_process
 def test_a_new_draft_version_reaches_the_partner_not_the_district(
     api: Api, smtp: SmtpServer
 ) -> None:

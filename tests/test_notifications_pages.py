@@ -10,6 +10,7 @@ from app.accounts.models import User
 from app.core.db import get_engine, utcnow
 from app.notifications import service
 from app.notifications.models import Notice, NoticeStatus, RfpFollow
+from tests.notification_support import steers_this_process
 from tests.support import Api, published_rfp
 from tests.web_support import Person, text_of
 
@@ -129,6 +130,7 @@ def test_admin_outbox_lists_failed_messages_and_resends(api: Api) -> None:
     assert partner.email not in admin.get("/admin/outbox")  # failed ones only, by default
 
 
+@steers_this_process
 def test_with_email_the_staff_page_says_sent_and_shows_no_link(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
