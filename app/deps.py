@@ -61,8 +61,12 @@ async def checked_before_upload(session: Session, check: Callable[..., T], /, **
     return await run_in_threadpool(run)
 
 
-def get_optional_user(token: Annotated[str | None, Depends(_bearer)]) -> User | None:
-    return _user_from_token(token)
+async def get_optional_user(token: Annotated[str | None, Depends(_bearer)]) -> User | None:
+    # async: an anonymous request (the public reads a cache serves) costs no hop to the
+    # thread pool; a token is checked there, since that reads the database.
+    if not token:
+        return None
+    return await run_in_threadpool(_user_from_token, token)
 
 
 async def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
