@@ -122,3 +122,30 @@ def test_304_builds_nothing(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
             f"/rfps/{rfp['id']}/document.pdf",  # the page's link to the same PDF
         ):
             assert local.get(path, headers={"If-None-Match": tag}).status_code == 304
+
+
+def test_a_kept_body_is_served_only_to_whom_and_while_it_is_current(
+    api: Api, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process keeps a version's serialized read (app/rfps/service.read_json): a second
+    read builds nothing, yet who may see it and what the clock says still decide."""
+    staff = api.staff()
+    anonymous = _anonymous(client)
+    draft = create_rfp(api, staff)
+    draft_url = f"/api/v1/rfps/{draft['id']}"
+    assert api.client.get(draft_url, headers=staff.headers).status_code == 200  # kept now
+    assert anonymous.get(draft_url).status_code == 404
+
+    rfp = published_rfp(api, staff)
+    url = f"/api/v1/rfps/{rfp['id']}"
+    first = anonymous.get(url)
+    assert first.status_code == 200 and first.json()["status"] == "published"
+    with monkeypatch.context() as patched:
+        patched.setattr(rfp_service, "read_one", lambda *_a: pytest.fail("built again"))
+        again = anonymous.get(url)
+    assert again.status_code == 200 and again.content == first.content
+    assert again.headers["etag"] == first.headers["etag"]
+
+    pass_deadline(rfp["id"])  # the status changes without a new version
+    after = anonymous.get(url)
+    assert after.status_code == 200 and after.json()["status"] == "closed"

@@ -6,6 +6,9 @@ with a strong ETag; a request whose If-None-Match names that ETag is answered 30
 middleware still makes every answer to a request carrying credentials `no-store`.
 """
 
+import threading
+
+from cachetools import LRUCache
 from fastapi import Response
 
 from app.core.config import get_settings
@@ -30,3 +33,22 @@ def none_match(if_none_match: str | None, etag: str) -> bool:
 
 def not_modified(headers: dict[str, str]) -> Response:
     return Response(status_code=304, headers=headers)
+
+
+class VersionBodies:
+    """Serialized bodies of documents that never change once their version exists, by ETag,
+    in this process: a read whose version lookup names a kept body sends it without loading
+    or serializing anything. Nothing here is shared or needs invalidating: a change makes a
+    new version, hence a new ETag, and the old body simply ages out of the LRU."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._bodies: LRUCache[str, bytes] = LRUCache(maxsize=size)
+        self._lock = threading.Lock()  # endpoints run in the thread pool
+
+    def get(self, etag: str) -> bytes | None:
+        with self._lock:
+            return self._bodies.get(etag)
+
+    def keep(self, etag: str, body: bytes) -> None:
+        with self._lock:
+            self._bodies[etag] = body

@@ -1,6 +1,7 @@
 """RFP issuance: create from a template, edit in draft, publish, addenda, questions, PDF."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlmodel import Session, col, select
 from app.accounts.models import Agency, User
 from app.audit import service as audit
 from app.core import documents
+from app.core.caching import VersionBodies, none_match
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.etags import check_if_match, etag
@@ -120,6 +122,38 @@ def current_etag(*, session: Session, user: User | None, rfp_id: str, document: 
     if not document and effective_status(rfp) != rfp.status:
         return None
     return rfp_etag(rfp)
+
+
+@dataclass(frozen=True)
+class RfpJson:
+    etag: str
+    body: bytes | None  # None: the copy If-None-Match names is this version
+
+
+# 23 KB of JSON for a template RFP; loading and serializing it cost 1.2 ms of server CPU a
+# read at 50 connections, where the version lookup alone costs 0.6 ms (bench/read.py).
+_BODIES = VersionBodies()
+
+
+def read_json(
+    *, session: Session, user: User | None, rfp_id: str, if_none_match: str | None
+) -> RfpJson:
+    """The RFP's read as JSON, or nothing when the caller's copy is current: one lookup of
+    the version when this process has already serialized it."""
+    tag = current_etag(session=session, user=user, rfp_id=rfp_id, document=False)
+    if tag is not None:
+        if none_match(if_none_match, tag):
+            return RfpJson(tag, None)
+        if (body := _BODIES.get(tag)) is not None:
+            return RfpJson(tag, body)
+    rfp = get_visible(session=session, user=user, rfp_id=rfp_id)
+    body = read_one(session, rfp).model_dump_json().encode()
+    tag = rfp_etag(rfp)
+    # Once the deadline has passed, the body says "closed" under the published version's
+    # tag, which current_etag never confirms: keep only bodies their tag describes.
+    if effective_status(rfp) == rfp.status:
+        _BODIES.keep(tag, body)
+    return RfpJson(tag, body)
 
 
 def get_managed(*, session: Session, user: User, rfp_id: str) -> Rfp:
