@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select, text
 from sqlmodel import Session
 
@@ -204,6 +205,38 @@ def test_a_cut_tail_with_the_head_moved_fails(api: Api) -> None:
         )
     assert _last_seq() > anchored
     _verify_fails(f"event #{anchored} is not the event anchored at")
+
+
+def test_every_servers_anchor_file_in_the_folder_is_checked(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Servers sharing one anchor folder (or whose files were collected into one) each write
+    their own file; the verifier holds the log to all of them."""
+    _activity(api)
+    monkeypatch.setenv("AUDIT_ANCHOR_NAME", "server-b")
+    _anchor()  # the command line as another server
+    anchored = _last_seq()
+    other = anchors.anchor_path().with_name("anchors-server-b.jsonl")
+    assert other.exists() and other != anchors.anchor_path()
+    monkeypatch.delenv("AUDIT_ANCHOR_NAME")
+    _verify_passes()
+
+    lines = other.read_text().splitlines()
+    forged = json.loads(lines[-1])
+    forged["hash"] = "0" * 64
+    other.write_text("\n".join([*lines, json.dumps(forged)]) + "\n")
+    _verify_fails(f"anchor on line {len(lines) + 1} of {other} does not verify")
+    other.write_text("\n".join(lines) + "\n")
+
+    with get_engine().begin() as conn:  # cut back past the other server's anchor only
+        conn.execute(text("DELETE FROM audit_events WHERE seq > :s"), {"s": anchored - 2})
+        head = conn.execute(
+            text("SELECT seq, hash FROM audit_events WHERE seq = :s"), {"s": anchored - 2}
+        ).one()
+        conn.execute(
+            text("UPDATE audit_head SET seq = :s, hash = :h"), {"s": head[0], "h": head[1]}
+        )
+    _verify_fails(f"records event #{anchored}, but the log ends at #{anchored - 2}")
 
 
 def test_an_anchor_that_does_not_verify_fails(api: Api) -> None:

@@ -1,8 +1,12 @@
 """Anchors: the chain's head written outside the database, where its administrators cannot
 reach, so a log that was rewritten or cut after an anchor no longer matches it.
 
-One append-only file of JSON lines under AUDIT_ANCHOR_DIR; each line names a committed
-head `{seq, hash, at, keyed_from}` and carries an HMAC of those fields under AUDIT_KEY.
+Each server appends to its own file of JSON lines under AUDIT_ANCHOR_DIR,
+`anchors-<AUDIT_ANCHOR_NAME>.jsonl` (the host name by default), so several servers may share
+one folder, or have their files collected into one, without two writers on a file; the
+verifier reads every `anchors*.jsonl` there (`anchors.jsonl` is the single file of earlier
+versions). Each line names a committed head `{seq, hash, at, keyed_from}` and carries an
+HMAC of those fields under AUDIT_KEY.
 """
 
 import hashlib
@@ -19,7 +23,7 @@ from sqlalchemy import Connection, text
 from app.core.config import get_settings
 from app.core.db import utcnow
 
-ANCHOR_FILE = "anchors.jsonl"
+ANCHOR_FILES = "anchors*.jsonl"
 EVERY_EVENTS = 100
 EVERY_SECONDS = 600
 _FIELDS = ("seq", "hash", "at", "keyed_from")
@@ -38,14 +42,16 @@ class Anchor:
 
 
 @dataclass
-class AnchorFile:
-    path: Path
+class AnchorFiles:
+    folder: Path
     anchors: list[Anchor] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
 def anchor_path() -> Path:
-    return get_settings().anchors_dir / ANCHOR_FILE
+    """This server's anchor file."""
+    settings = get_settings()
+    return settings.anchors_dir / f"anchors-{settings.audit_anchor_name}.jsonl"
 
 
 def _canonical(content: dict[str, Any]) -> bytes:
@@ -124,14 +130,21 @@ def anchor_head(conn: Connection) -> Anchor:
     return append(int(seq), str(head_hash), keyed_from)
 
 
-def read_all() -> AnchorFile:
-    """Every anchor whose MAC verifies, and a problem for each line that does not."""
-    path = anchor_path()
-    found = AnchorFile(path)
+def read_all() -> AnchorFiles:
+    """Every anchor, of every server's file, whose MAC verifies, and a problem for each line
+    that does not."""
+    folder = get_settings().anchors_dir
+    found = AnchorFiles(folder)
+    for path in sorted(folder.glob(ANCHOR_FILES)):
+        _read_file(path, found)
+    return found
+
+
+def _read_file(path: Path, found: AnchorFiles) -> None:
     try:
         lines = path.read_bytes().splitlines()
     except FileNotFoundError:
-        return found
+        return
     for number, raw in enumerate(lines, start=1):
         try:
             entry = json.loads(raw)
@@ -154,4 +167,3 @@ def read_all() -> AnchorFile:
                 f"anchor on line {number} of {path} does not verify: it was altered or "
                 "written with another AUDIT_KEY"
             )
-    return found

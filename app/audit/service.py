@@ -321,7 +321,7 @@ def verify(session: Session) -> VerifyResult:
             problems.append(problem)
     if newest is None and first_keyed is not None:
         problems.append(
-            f"no valid anchor in {anchor_file.path}, yet keyed events exist: the anchors "
+            f"no valid anchor in {anchor_file.folder}, yet keyed events exist: the anchors "
             "were removed, or AUDIT_ANCHOR_DIR points elsewhere"
         )
     head = session.get(AuditHead, 1)

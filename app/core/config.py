@@ -1,7 +1,9 @@
 """One settings object, read from the environment and an optional `.env` file."""
 
 import os
+import re
 import secrets
+import socket
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -34,6 +36,9 @@ class Settings(BaseSettings):
     # Keys the audit chain; kept out of the database so its administrators cannot re-chain it.
     audit_key: str = ""
     audit_anchor_dir: Path | None = None
+    # Names this server's anchor file in that folder (default: the host name), so servers
+    # sharing one folder never write the same file and their copies can be collected as is.
+    audit_anchor_name: str = ""
     max_upload_mb: int = 25
     access_token_minutes: int = 30
     invite_token_hours: int = 72
@@ -105,6 +110,12 @@ class Settings(BaseSettings):
             raise ValueError("ENVIRONMENT=production needs argon2 of at least 19456 KiB, 2 passes")
         if self.audit_anchor_dir is None:
             self.audit_anchor_dir = self.data_dir / "audit-anchors"
+        if not self.audit_anchor_name:
+            self.audit_anchor_name = (
+                re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname()) or "server"
+            )
+        elif not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", self.audit_anchor_name):
+            raise ValueError("AUDIT_ANCHOR_NAME may hold only letters, digits, '.', '_' and '-'")
         return self
 
     @property
