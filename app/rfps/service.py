@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy.orm import load_only
 from sqlmodel import Session, col, select
 
@@ -102,13 +102,16 @@ def get_visible(*, session: Session, user: User | None, rfp_id: str, lock: bool 
 
 
 # What decides a read's ETag and who may see it: a conditional GET loads only these.
-_GLANCE: list[Any] = [
+_GLANCE_COLUMNS: list[Any] = [
     Rfp.version,
     Rfp.status,
     Rfp.submission_deadline,
     Rfp.published_at,
     Rfp.agency_id,
 ]
+# One statement for every request: SQLAlchemy keeps its cache key, which building it anew
+# (load_only options and all) cost a fifth of an anonymous read's CPU on SQLite.
+_GLANCE = select(Rfp).where(Rfp.id == bindparam("rfp_id")).options(load_only(*_GLANCE_COLUMNS))
 
 
 def current_etag(*, session: Session, user: User | None, rfp_id: str, document: bool) -> str | None:
@@ -116,7 +119,7 @@ def current_etag(*, session: Session, user: User | None, rfp_id: str, document: 
     GET: one primary-key lookup of its version and state, nothing built. None when the caller
     may not see it, and for the read once the deadline has closed it since that version (its
     status changed without a new version, so an older copy must not be confirmed)."""
-    rfp = session.exec(select(Rfp).where(Rfp.id == rfp_id).options(load_only(*_GLANCE))).first()
+    rfp = session.exec(_GLANCE, params={"rfp_id": rfp_id}).first()
     if rfp is None or not policies.can_view(user, rfp):
         return None
     if not document and effective_status(rfp) != rfp.status:
