@@ -70,6 +70,18 @@ def _last_seq() -> int:
     return int(_events()[-1]["seq"])
 
 
+def _cut_back_to(seq: int) -> None:
+    """Delete the events after `seq` and move the head back to it, as a tamperer would."""
+    with get_engine().begin() as conn:
+        conn.execute(text("DELETE FROM audit_events WHERE seq > :s"), {"s": seq})
+        head = conn.execute(
+            text("SELECT seq, hash FROM audit_events WHERE seq = :s"), {"s": seq}
+        ).one()
+        conn.execute(
+            text("UPDATE audit_head SET seq = :s, hash = :h"), {"s": head[0], "h": head[1]}
+        )
+
+
 def _rewrite(rows: list[dict[str, Any]]) -> None:
     """Store rows as the tamperer computed them, and move the head to the last one."""
     columns = ("seq", "action", "data", "keyed", "prev_hash", "hash")
@@ -184,14 +196,7 @@ def test_a_cut_tail_with_the_head_moved_fails(api: Api) -> None:
     partner = _activity(api)
     _anchor()
     anchored = _last_seq()
-    with get_engine().begin() as conn:
-        conn.execute(text("DELETE FROM audit_events WHERE seq > :s"), {"s": anchored - 2})
-        head = conn.execute(
-            text("SELECT seq, hash FROM audit_events WHERE seq = :s"), {"s": anchored - 2}
-        ).one()
-        conn.execute(
-            text("UPDATE audit_head SET seq = :s, hash = :h"), {"s": head[0], "h": head[1]}
-        )
+    _cut_back_to(anchored - 2)
     _verify_fails(
         f"records event #{anchored}, but the log ends at #{anchored - 2}: events were cut"
     )
@@ -228,14 +233,7 @@ def test_every_servers_anchor_file_in_the_folder_is_checked(
     _verify_fails(f"anchor on line {len(lines) + 1} of {other} does not verify")
     other.write_text("\n".join(lines) + "\n")
 
-    with get_engine().begin() as conn:  # cut back past the other server's anchor only
-        conn.execute(text("DELETE FROM audit_events WHERE seq > :s"), {"s": anchored - 2})
-        head = conn.execute(
-            text("SELECT seq, hash FROM audit_events WHERE seq = :s"), {"s": anchored - 2}
-        ).one()
-        conn.execute(
-            text("UPDATE audit_head SET seq = :s, hash = :h"), {"s": head[0], "h": head[1]}
-        )
+    _cut_back_to(anchored - 2)  # past the other server's anchor only
     _verify_fails(f"records event #{anchored}, but the log ends at #{anchored - 2}")
 
 
