@@ -237,9 +237,55 @@ def create_rfp(
     return dict(response.json())
 
 
+_school_numbers = itertools.count(60_001)  # clear of the numbers tests spell out
+
+
+def district_cluster(
+    api: "Api",
+    staff: Actor,
+    name: str | None = None,
+    schools: int = 3,
+    grades: tuple[str, str] = ("06", "08"),
+    needs: list[str] | None = None,
+    enrollment: int = 400,
+) -> dict[str, Any]:
+    """A cluster of new schools in the staff's district, made over HTTP; the cluster read."""
+    agency = api.client.get(f"/api/v1/agencies/{staff.agency_id}", headers=staff.headers).json()
+    prefix = agency.get("nces_id") or "51"
+    ids = []
+    for _ in range(schools):
+        response = api.client.post(
+            f"/api/v1/agencies/{staff.agency_id}/schools",
+            json={
+                "nces_id": f"{prefix}{next(_school_numbers):0{12 - len(prefix)}d}",
+                "name": unique("School "),
+                "grade_low": grades[0],
+                "grade_high": grades[1],
+                "enrollment": enrollment,
+                "needs": needs or [],
+            },
+            headers=staff.headers,
+        )
+        assert response.status_code == 201, response.text
+        ids.append(response.json()["id"])
+    response = api.client.post(
+        f"/api/v1/agencies/{staff.agency_id}/clusters",
+        json={"name": name or unique("Cluster "), "school_ids": ids},
+        headers=staff.headers,
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+DISTRICT_TEMPLATES = ("district-cluster-partner", "internal-lead-partner")
+
+
 def published_rfp(
     api: "Api", staff: Actor, template: str = "state-preferred-provider", **body: Any
 ) -> dict[str, Any]:
+    """Published; a district's RFP offers a new cluster of its own unless `cluster_ids` says."""
+    if template in DISTRICT_TEMPLATES and "cluster_ids" not in body:
+        body["cluster_ids"] = [district_cluster(api, staff)["id"]]
     rfp = create_rfp(api, staff, template, **body)
     response = api.client.post(f"/api/v1/rfps/{rfp['id']}/publish", headers=staff.headers)
     assert response.status_code == 200, response.text
@@ -308,6 +354,13 @@ def complete_proposal(api: "Api", partner: Actor, rfp: dict[str, Any]) -> dict[s
         assert response.status_code == 200, response.text
     for slot in rfp["required_attachments"]:
         assert upload(api, partner, proposal["id"], slot["key"]).status_code == 201
+    if rfp.get("selection") == "direct_award":
+        response = api.client.put(
+            f"/api/v1/proposals/{proposal['id']}/clusters",
+            json={"cluster_ids": rfp["cluster_ids"]},
+            headers=partner.headers,
+        )
+        assert response.status_code == 200, response.text
     complete_self_audit(api, partner)
     return proposal
 

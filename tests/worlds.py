@@ -12,6 +12,7 @@ The people (staff, partners) are made over HTTP by `tests.support.Api` and passe
 """
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -67,10 +68,20 @@ def _pdf_upload(key: str) -> UploadedFile:
     )
 
 
-def _submit_complete_proposal(session: Session, partner: User, rfp: Rfp) -> None:
+def _submit_complete_proposal(
+    session: Session, partner: User, rfp: Rfp, clusters: list[str] | None = None
+) -> None:
     """What `tests.support.submitted_proposal` does over HTTP: every section written,
-    every attachment uploaded, the self-audit complete, then submitted."""
+    every attachment uploaded, the self-audit complete, the `clusters` ranked, submitted."""
     proposal = proposal_service.create_proposal(session=session, actor=partner, rfp_id=rfp.id)
+    if clusters is not None:
+        proposal_service.set_clusters(
+            session=session,
+            actor=partner,
+            proposal_id=proposal.id,
+            cluster_ids=clusters,
+            if_match=None,
+        )
     content = rfp_service.content_of(rfp)
     for section in content.sections:
         proposal_service.save_section(
@@ -108,32 +119,43 @@ def _pass_deadline(session: Session, rfp: Rfp) -> None:
     session.commit()
 
 
-def finalized_listing(
-    state_staff: Actor, partners: list[Actor], scores: list[int] | None = None
-) -> dict[str, Any]:
-    """A whole selection run: an RFP published, every partner's complete proposal submitted,
-    one reviewer (signs in with PASSWORD) scoring each, finalized; the RFP as the API shows it.
+def reviewed_rfp(
+    staff_actor: Actor,
+    partners: list[Actor],
+    levels: Sequence[int | list[int]],
+    *,
+    template: str = "state-preferred-provider",
+    clusters: list[list[str]] | None = None,
+    **settings: Any,
+) -> Rfp:
+    """An RFP published from `template` (with `settings` over it), every partner's complete
+    proposal submitted (for a direct award, ranking its `clusters`), the deadline passed, and
+    one reviewer (signs in with PASSWORD) scoring each, ready to finalize.
 
-    `scores` gives each partner's level on every criterion (default 3 of 4: approved, listed).
-    """
-    levels = scores or [3] * len(partners)
+    `levels` gives each partner's level on every criterion, or a list per criterion."""
     with _session() as session:
-        staff = _user(session, state_staff)
+        staff = _user(session, staff_actor)
         rfp = rfp_service.create_rfp(
             session=session,
             actor=staff,
-            data=RfpCreate(
-                template_key="state-preferred-provider",
-                title=unique("Lead Partner RFP "),
-                submission_deadline=datetime.now(UTC) + timedelta(days=30),
-                reviewers_per_proposal=1,
+            data=RfpCreate.model_validate(
+                {
+                    "template_key": template,
+                    "title": unique("Lead Partner RFP "),
+                    "submission_deadline": datetime.now(UTC) + timedelta(days=30),
+                    "reviewers_per_proposal": 1,
+                    **settings,
+                }
             ),
         )
         rfp = rfp_service.publish(session=session, actor=staff, rfp_id=rfp.id)
-        by_organization = {}
-        for partner, level in zip(partners, levels, strict=True):
-            _submit_complete_proposal(session, _user(session, partner), rfp)
-            by_organization[partner.organization_id] = level
+        criteria = rfp_service.content_of(rfp).criteria
+        by_organization: dict[str | None, list[int]] = {}
+        for n, (partner, level) in enumerate(zip(partners, levels, strict=True)):
+            ranked = clusters[n] if clusters else None
+            _submit_complete_proposal(session, _user(session, partner), rfp, ranked)
+            row = level if isinstance(level, list) else [level] * len(criteria)
+            by_organization[partner.organization_id] = row
         invited = panel_service.invite_reviewer(
             session=session,
             actor=staff,
@@ -152,24 +174,36 @@ def finalized_listing(
             rfp_id=rfp.id,
             data=AttestationCreate(no_conflict=True, confidentiality=True),
         )
-        criteria = rfp_service.content_of(rfp).criteria
         for assignment in assignment_service.my_assignments(session=session, actor=reviewer):
             proposal, _ = proposal_service.load(session, assignment.proposal_id)
-            level = by_organization[proposal.organization_id]
+            values = by_organization[proposal.organization_id]
             score_service.save_scores(
                 session=session,
                 actor=reviewer,
                 assignment_id=assignment.id,
                 data=ScoresWrite(
                     scores=[
-                        ScoreItem(criterion_key=c.key, value=level, comment="Reasoned comment.")
-                        for c in criteria
+                        ScoreItem(criterion_key=c.key, value=v, comment="Reasoned comment.")
+                        for c, v in zip(criteria, values, strict=True)
                     ]
                 ),
             )
             score_service.submit_assignment(
                 session=session, actor=reviewer, assignment_id=assignment.id
             )
+        return rfp
+
+
+def finalized_listing(
+    state_staff: Actor, partners: list[Actor], scores: list[int] | None = None
+) -> dict[str, Any]:
+    """A whole selection run (`reviewed_rfp`), finalized; the RFP as the API shows it.
+
+    `scores` gives each partner's level on every criterion (default 3 of 4: approved, listed).
+    """
+    rfp = reviewed_rfp(state_staff, partners, scores or [3] * len(partners))
+    with _session() as session:
+        staff = _user(session, state_staff)
         finalization_service.finalize(session=session, actor=staff, rfp_id=rfp.id, valid_until=None)
         return rfp_service.read_one(session, rfp).model_dump(mode="json")
 

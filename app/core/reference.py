@@ -4,9 +4,9 @@ The grade codes and spans are the scoring core's (scoring/ stays free of the app
 app takes them from there).
 """
 
-from scoring.matching.vocabulary import GRADE_CODES, grade_index, grade_span
+from scoring.matching.vocabulary import GRADE_CODES, grade_index, grade_span, grades_label
 
-__all__ = ["GRADE_CODES", "US_STATES", "grade_index", "grade_span"]
+__all__ = ["GRADE_CODES", "US_STATES", "grade_index", "grade_span", "grades_label"]
 
 US_STATES: frozenset[str] = frozenset(
     (

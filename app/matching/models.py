@@ -21,6 +21,8 @@ class MatchingRun(SQLModel, table=True):
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     agency_id: str = Field(foreign_key="agencies.id", max_length=32, index=True)
+    # Set for the award of a direct-award RFP; None for a matching against the list.
+    rfp_id: str | None = Field(default=None, foreign_key="rfps.id", max_length=32, index=True)
     weights: dict[str, float] = Field(sa_column=Column(JSONType, nullable=False))
     inputs: dict[str, Any] = Field(sa_column=Column(JSONType, nullable=False))
     objective: float

@@ -28,6 +28,7 @@ class MatchRead(BaseModel):
 class UnmatchedCluster(BaseModel):
     cluster_id: str
     reason: str
+    cluster_name: str = ""
 
 
 class MatchingRunRead(BaseModel):
@@ -44,3 +45,25 @@ class MatchingRunRead(BaseModel):
 
 class DeclineRequest(BaseModel):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)] = ""
+
+
+class AwardRead(BaseModel):
+    """A direct award: a proposed match the district accepts or declines."""
+
+    match_id: str
+    run_id: str
+    cluster_id: str
+    cluster_name: str
+    organization_id: str
+    organization_name: str
+    fit: float
+    explanation: str
+    status: MatchStatus
+    decline_reason: str | None = None
+
+
+class AwardsRead(BaseModel):
+    rfp_id: str
+    run_id: str | None  # the latest award run
+    awards: list[AwardRead]
+    unawarded: list[UnmatchedCluster]

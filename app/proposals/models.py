@@ -29,6 +29,8 @@ class Proposal(SQLModel, table=True):
     sections: dict[str, str] = Field(
         default_factory=dict, sa_column=Column(JSONType, nullable=False)
     )
+    # Direct award: the clusters applied for, best first.
+    cluster_ids: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
     latest_version: int = 0
     submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

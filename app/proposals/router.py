@@ -15,6 +15,7 @@ from app.proposals import service
 from app.proposals import submission as submission_service
 from app.proposals.schemas import (
     AttachmentRead,
+    ClustersWrite,
     ProposalRead,
     SectionWrite,
     SubmissionReceipt,
@@ -100,6 +101,26 @@ def save_section(
         proposal_id=proposal_id,
         key=key,
         text=body.text,
+        if_match=if_match,
+    )
+    return _own_read(session, user, proposal_id, response)
+
+
+@router.put("/proposals/{proposal_id}/clusters", response_model=ProposalRead)
+def set_clusters(
+    session: SessionDep,
+    user: CurrentUser,
+    proposal_id: str,
+    body: ClustersWrite,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ProposalRead:
+    """Direct award: the clusters applied for, best first (before the deadline)."""
+    service.set_clusters(
+        session=session,
+        actor=user,
+        proposal_id=proposal_id,
+        cluster_ids=body.cluster_ids,
         if_match=if_match,
     )
     return _own_read(session, user, proposal_id, response)

@@ -4,6 +4,11 @@ from typing import Annotated, Any
 from pydantic import BaseModel, StringConstraints
 
 from app.proposals.models import ProposalStatus
+from app.rfps.schemas import ClusterIds
+
+
+class ClustersWrite(BaseModel):
+    cluster_ids: ClusterIds  # best first
 
 
 class SectionWrite(BaseModel):
@@ -50,6 +55,8 @@ class ProposalRead(BaseModel):
     # For the partner: what submit would still refuse. Empty when complete.
     missing: list[CompletenessItem]
     self_audit: dict[str, Any] | None = None
+    # Direct award: the clusters applied for, best first.
+    cluster_ids: list[str] = []
 
 
 class SubmissionReceipt(BaseModel):

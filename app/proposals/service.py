@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from app.accounts.models import Organization, User
 from app.audit import service as audit
 from app.core.db import utcnow
-from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.etags import check_if_match, etag
 from app.proposals import policies
 from app.proposals.models import Attachment, Proposal, ProposalStatus, ProposalVersion
@@ -24,7 +24,7 @@ from app.proposals.schemas import (
 )
 from app.rfps import policies as rfp_policies
 from app.rfps import service as rfp_service
-from app.rfps.models import Rfp, RfpStatus
+from app.rfps.models import Rfp, RfpStatus, Selection
 from app.rfps.schemas import RfpContent
 from app.self_audit import service as self_audit_service
 from app.self_audit.models import SelfAudit
@@ -201,6 +201,31 @@ def save_section(
     return proposal
 
 
+def set_clusters(
+    *, session: Session, actor: User, proposal_id: str, cluster_ids: list[str], if_match: str | None
+) -> Proposal:
+    """The clusters a direct-award proposal applies for, best first: some or all of those
+    the RFP offers."""
+    proposal, rfp = get_own(session=session, user=actor, proposal_id=proposal_id, lock=True)
+    check_if_match(if_match, proposal_etag(proposal))
+    ensure_open(rfp)
+    if rfp.selection != Selection.direct_award:
+        raise Conflict(
+            "This RFP builds a preferred-provider list; it offers no clusters to choose.",
+            slug="not-direct-award",
+        )
+    for index, cluster_id in enumerate(cluster_ids):
+        if cluster_id not in rfp.cluster_ids:
+            raise Unprocessable.at(
+                ["body", "cluster_ids", index], "This RFP does not offer this cluster."
+            )
+    proposal.cluster_ids = list(cluster_ids)
+    touch(session, proposal)
+    record(session, actor, proposal, rfp, "proposal.clusters_ranked", cluster_ids=cluster_ids)
+    session.commit()
+    return proposal
+
+
 # --- completeness -----------------------------------------------------------
 
 
@@ -209,6 +234,7 @@ def completeness(
     texts: dict[str, str],
     attached_keys: set[str],
     audit_items: Sequence[dict[str, Any]],
+    cluster_ids: Sequence[str] = (),
 ) -> list[CompletenessItem]:
     """Everything submit would refuse, each with where it is: the RFP's sections and required
     attachments against the proposal's texts, attachments and self-audit."""
@@ -232,6 +258,10 @@ def completeness(
             )
     for message in self_audit_service.problems(audit_items):
         missing.append(CompletenessItem(loc=["self_audit"], msg=message))
+    if content.selection == Selection.direct_award and not cluster_ids:
+        missing.append(
+            CompletenessItem(loc=["cluster_ids"], msg="Choose at least one cluster to apply for.")
+        )
     return missing
 
 
@@ -289,6 +319,7 @@ def read(*, session: Session, proposal: Proposal, rfp: Rfp, working_copy: bool) 
             proposal.sections,
             {a.key for a in attachments},
             audit_row.items if audit_row else [],
+            proposal.cluster_ids,
         )
         return ProposalRead(
             id=proposal.id,
@@ -305,6 +336,7 @@ def read(*, session: Session, proposal: Proposal, rfp: Rfp, working_copy: bool) 
             submitted_at=proposal.submitted_at,
             updated_at=proposal.updated_at,
             missing=missing,
+            cluster_ids=proposal.cluster_ids,
         )
     assert version is not None
     content = version.content
@@ -324,6 +356,7 @@ def read(*, session: Session, proposal: Proposal, rfp: Rfp, working_copy: bool) 
         self_audit=self_audit_service.read_items(
             proposal.organization_id, content["self_audit"], version.submitted_at
         ).model_dump(mode="json"),
+        cluster_ids=content.get("cluster_ids", []),
     )
 
 

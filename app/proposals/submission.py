@@ -15,6 +15,7 @@ from app.proposals import service as proposal_service
 from app.proposals.models import ProposalStatus, ProposalVersion
 from app.proposals.schemas import AttachmentRead, SubmissionReceipt
 from app.rfps import service as rfp_service
+from app.rfps.models import Selection
 from app.self_audit.models import SelfAudit
 
 
@@ -38,7 +39,11 @@ def submit(
     audit_items = audit_row.items if audit_row else []
     rfp_content = rfp_service.content_of(rfp)
     missing = proposal_service.completeness(
-        rfp_content, proposal.sections, {a.key for a in attachments}, audit_items
+        rfp_content,
+        proposal.sections,
+        {a.key for a in attachments},
+        audit_items,
+        proposal.cluster_ids,
     )
     if missing:
         raise Unprocessable(
@@ -61,6 +66,8 @@ def submit(
         ],
         "self_audit": audit_items,
     }
+    if rfp_content.selection == Selection.direct_award:
+        content["cluster_ids"] = list(proposal.cluster_ids)
     receipt = _canonical_receipt(content)
     if proposal.latest_version and proposal.status == ProposalStatus.submitted:
         latest = proposal_service.latest_version(session, proposal)

@@ -7,9 +7,9 @@ from fastapi.responses import Response
 from app.core.caching import none_match, not_modified, public_headers
 from app.core.pagination import Page, PageDep
 from app.core.routing import api_router
-from app.deps import SessionDep
+from app.deps import CurrentUser, SessionDep
 from app.providers import service as provider_service
-from app.providers.schemas import PreferredProviderRead
+from app.providers.schemas import ListingUpdate, PreferredProviderRead
 
 router = api_router(tags=["preferred providers"])
 
@@ -36,3 +36,13 @@ def preferred_providers(
     if none_match(if_none_match, headers["ETag"]):
         return not_modified(headers)
     return Response(body, media_type="application/json", headers=headers)
+
+
+@router.patch("/preferred-providers/{listing_id}", response_model=PreferredProviderRead)
+def update_listing(
+    session: SessionDep, user: CurrentUser, listing_id: str, body: ListingUpdate
+) -> PreferredProviderRead:
+    """Correct the needs areas a listing covers, with a reason (staff of the listing agency)."""
+    return provider_service.update_categories(
+        session=session, actor=user, listing_id=listing_id, data=body
+    )

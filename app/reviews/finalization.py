@@ -1,5 +1,6 @@
-"""Finalization: the approval rule decides each proposal with a reason, approved partners
-are listed, and each partner reads its debrief."""
+"""Finalization: the approval rule decides each proposal with a reason; a state's approved
+partners are listed with the categories they earned, a district's are awarded its clusters;
+each partner reads its debrief."""
 
 from collections import defaultdict
 from datetime import date, timedelta
@@ -9,6 +10,8 @@ from sqlmodel import Session, col, select
 from app.accounts.models import Agency, Organization, User
 from app.core.db import utcnow
 from app.core.errors import Conflict, NotFound, Unprocessable
+from app.matching import awards as award_service
+from app.matching.schemas import AwardsRead
 from app.notifications import notices
 from app.proposals import service as proposal_service
 from app.proposals.models import Proposal, ProposalStatus
@@ -23,8 +26,9 @@ from app.reviews.schemas import (
 )
 from app.reviews.stage import record, require_review_phase
 from app.rfps import service as rfp_service
-from app.rfps.models import RfpStatus
+from app.rfps.models import Rfp, RfpStatus, Selection
 from scoring import approval as approval_math
+from scoring import categories as categories_math
 from scoring import rubric as rubric_math
 
 LISTING_YEARS = 3
@@ -32,7 +36,8 @@ LISTING_YEARS = 3
 
 def finalize(
     *, session: Session, actor: User, rfp_id: str, valid_until: date | None
-) -> list[DecisionRead]:
+) -> tuple[list[DecisionRead], AwardsRead | None]:
+    """The decisions, best first, and for a direct award the awards it made."""
     rfp = rfp_service.get_managed(session=session, user=actor, rfp_id=rfp_id)  # locked
     require_review_phase(rfp)
     sheet = score_sheet(session, rfp)
@@ -71,6 +76,9 @@ def finalize(
             ["body", "valid_until"], "The listing must be valid until a future date."
         )
     names = dict(session.exec(select(Organization.id, Organization.name)).all())
+    evidence = content.category_evidence()
+    direct_award = content.selection == Selection.direct_award
+    applicants: list[award_service.Applicant] = []
     out: list[DecisionRead] = []
     for proposal in proposals:
         decision = decisions[proposal.id]
@@ -97,7 +105,15 @@ def finalize(
         )
         session.add(proposal)
         notices.decision_available(session, rfp=rfp, proposal=proposal, approved=decision.approved)
-        if decision.approved:
+        if decision.approved and direct_award:
+            applicants.append(
+                award_service.Applicant(
+                    organization_id=proposal.organization_id,
+                    total=result.weighted_total or 0.0,
+                    ranked=_ranked_clusters(session, proposal),
+                )
+            )
+        elif decision.approved:
             provider_service.list_approved(
                 session=session,
                 rfp=rfp,
@@ -106,6 +122,9 @@ def finalize(
                 rank=decision.rank,
                 weighted_total=result.weighted_total,
                 valid_until=listing_end,
+                categories=categories_math.earned_categories(
+                    evidence, {c.key: c.value for c in result.criteria}
+                ),
             )
         out.append(
             DecisionRead(
@@ -123,6 +142,9 @@ def finalize(
     rfp.closed_at = rfp.closed_at or now
     rfp.version += 1
     session.add(rfp)
+    if direct_award:
+        session.flush()
+        award_service.award(session, actor=actor, rfp=rfp, applicants=applicants)
     record(
         session,
         actor,
@@ -135,7 +157,59 @@ def finalize(
     )
     session.commit()
     out.sort(key=lambda d: (d.rank is None, d.rank or 0))
-    return out
+    return out, award_service.awards_view(session, rfp) if direct_award else None
+
+
+def _ranked_clusters(session: Session, proposal: Proposal) -> list[str]:
+    """The clusters of the submitted version (what the panel judged), best first."""
+    version = proposal_service.latest_version(session, proposal)
+    return list(version.content.get("cluster_ids", [])) if version else []
+
+
+def _approved_applicants(session: Session, rfp: Rfp) -> list[award_service.Applicant]:
+    rows = session.exec(
+        select(ApprovalDecision, Proposal)
+        .join(Proposal, col(Proposal.id) == col(ApprovalDecision.proposal_id))
+        .where(ApprovalDecision.rfp_id == rfp.id, col(ApprovalDecision.approved).is_(True))
+    )
+    return [
+        award_service.Applicant(
+            organization_id=proposal.organization_id,
+            total=decision.weighted_total or 0.0,
+            ranked=_ranked_clusters(session, proposal),
+        )
+        for decision, proposal in rows
+    ]
+
+
+def _awarded_rfp(session: Session, actor: User, rfp_id: str) -> Rfp:
+    rfp = rfp_service.get_managed(session=session, user=actor, rfp_id=rfp_id)
+    if rfp.selection != Selection.direct_award:
+        raise Conflict(
+            "This RFP builds a preferred-provider list; it awards no clusters.",
+            slug="not-direct-award",
+        )
+    return rfp
+
+
+def awards(*, session: Session, actor: User, rfp_id: str) -> AwardsRead:
+    rfp = _awarded_rfp(session, actor, rfp_id)
+    return award_service.awards_view(session, rfp)
+
+
+def award_again(*, session: Session, actor: User, rfp_id: str) -> AwardsRead:
+    """Award the clusters whose awards were declined (or that none could take before) to
+    the next best approved applicants, never a pair declined before."""
+    rfp = _awarded_rfp(session, actor, rfp_id)
+    if rfp.status != RfpStatus.finalized:
+        raise Conflict("Clusters are awarded when the RFP is finalized.", slug="not-finalized")
+    run = award_service.award(
+        session, actor=actor, rfp=rfp, applicants=_approved_applicants(session, rfp)
+    )
+    if run is None:
+        raise Conflict(award_service.NO_OPEN_CLUSTER, slug="nothing-to-award")
+    session.commit()
+    return award_service.awards_view(session, rfp)
 
 
 def decisions(*, session: Session, actor: User, rfp_id: str) -> list[DecisionRead]:

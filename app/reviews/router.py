@@ -5,6 +5,7 @@ from fastapi import Body, Response, status
 from app.core.pagination import Page
 from app.core.routing import api_router
 from app.deps import CurrentUser, SessionDep
+from app.matching.schemas import AwardsRead
 from app.reviews import assignments as assignment_service
 from app.reviews import conflicts as conflict_service
 from app.reviews import finalization as finalization_service
@@ -24,6 +25,7 @@ from app.reviews.schemas import (
     ConsensusWrite,
     Debrief,
     DecisionRead,
+    FinalizeRead,
     FinalizeRequest,
     PanelMemberRead,
     ResultsRead,
@@ -198,17 +200,37 @@ def set_consensus(
     return ConsensusRead.model_validate(row, from_attributes=True)
 
 
-@router.post("/rfps/{rfp_id}/finalize", response_model=Page[DecisionRead])
+@router.post("/rfps/{rfp_id}/finalize", response_model=FinalizeRead)
 def finalize(
     session: SessionDep,
     user: CurrentUser,
     rfp_id: str,
     body: Annotated[FinalizeRequest | None, Body()] = None,
-) -> Page[DecisionRead]:
-    items = finalization_service.finalize(
+) -> FinalizeRead:
+    """Decide every proposal; a state's approved partners are listed, a district's RFP
+    also answers the awards of its clusters."""
+    items, awards = finalization_service.finalize(
         session=session, actor=user, rfp_id=rfp_id, valid_until=body.valid_until if body else None
     )
-    return Page(items=items, total=len(items))
+    return FinalizeRead(
+        items=items,
+        total=len(items),
+        awards=awards.awards if awards else [],
+        unawarded=awards.unawarded if awards else [],
+    )
+
+
+@router.get("/rfps/{rfp_id}/awards", response_model=AwardsRead)
+def list_awards(session: SessionDep, user: CurrentUser, rfp_id: str) -> AwardsRead:
+    """A direct-award RFP's awards and the clusters still without one (staff)."""
+    return finalization_service.awards(session=session, actor=user, rfp_id=rfp_id)
+
+
+@router.post("/rfps/{rfp_id}/awards", response_model=AwardsRead)
+def award_again(session: SessionDep, user: CurrentUser, rfp_id: str) -> AwardsRead:
+    """Award the clusters left open (declined, or unawarded) to the next best approved
+    applicants, never a declined pair."""
+    return finalization_service.award_again(session=session, actor=user, rfp_id=rfp_id)
 
 
 @router.get("/rfps/{rfp_id}/decisions", response_model=Page[DecisionRead])

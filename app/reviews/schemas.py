@@ -3,6 +3,7 @@ from typing import Annotated, Literal
 
 from pydantic import AliasChoices, BaseModel, EmailStr, Field, StringConstraints, field_validator
 
+from app.matching.schemas import AwardRead, UnmatchedCluster
 from app.proposals.schemas import ProposalRead
 from app.reviews.models import AssignmentStatus
 from app.rfps.schemas import Criterion
@@ -183,6 +184,16 @@ class DecisionRead(BaseModel):
     reason: str
     weighted_total: float | None
     rank: int | None
+
+
+class FinalizeRead(BaseModel):
+    """The decisions ({"items", "total"}, as the list of decisions) and, for a direct
+    award, the awards made and the clusters left without one."""
+
+    items: list[DecisionRead]
+    total: int
+    awards: list[AwardRead] = []
+    unawarded: list[UnmatchedCluster] = []
 
 
 class DebriefCriterion(BaseModel):

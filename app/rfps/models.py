@@ -16,6 +16,11 @@ class RfpStatus(StrEnum):
     cancelled = "cancelled"
 
 
+class Selection(StrEnum):
+    preferred_list = "preferred_list"  # a state lists approved providers; districts match later
+    direct_award = "direct_award"  # a district awards its own named clusters
+
+
 class Rfp(SQLModel, table=True):
     __tablename__ = "rfps"
 
@@ -42,6 +47,11 @@ class Rfp(SQLModel, table=True):
     )
     reviewers_per_proposal: int = 3
     categories: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    selection: str = Field(default=Selection.preferred_list, max_length=16)
+    # Direct award: the issuing district's clusters on offer.
+    cluster_ids: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    # A listed provider earns a criterion's needs areas at this level or above.
+    category_min_level: int | None = None
     # Bumped on every change; the ETag and the document cache key.
     version: int = 1
     created_by: str = Field(max_length=32)

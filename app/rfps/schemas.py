@@ -10,10 +10,12 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    model_validator,
 )
 
-from app.rfps.models import RfpStatus
+from app.rfps.models import RfpStatus, Selection
 from scoring import approval as approval_math
+from scoring import categories as categories_math
 from scoring import rubric as rubric_math
 from scoring.matching import NEEDS_AREAS
 
@@ -60,6 +62,8 @@ class Criterion(_Strict):
     levels: list[Level]
     min_level: int | None = None
     multiplier: Annotated[float, Field(gt=0, le=100)] = 1.0
+    # The needs areas a listed provider earns by reaching the RFP's category level here.
+    needs_areas: list[NeedsArea] = []
 
     def for_scoring(self) -> rubric_math.Criterion:
         """This criterion as the scoring core computes with it."""
@@ -110,6 +114,17 @@ def _unique_keys(items: list[KeyedT]) -> list[KeyedT]:
     return items
 
 
+def _unique_ids(ids: list[str]) -> list[str]:
+    if len(set(ids)) != len(ids):
+        raise ValueError("each cluster may be named once")
+    return ids
+
+
+ClusterIds = Annotated[
+    list[Annotated[str, StringConstraints(min_length=1, max_length=32)]],
+    Field(max_length=50),
+    AfterValidator(_unique_ids),
+]
 Sections = Annotated[list[Section], AfterValidator(_unique_keys)]
 Criteria = Annotated[list[Criterion], AfterValidator(_unique_keys)]
 Attachments = Annotated[list[RequiredAttachment], AfterValidator(_unique_keys)]
@@ -146,16 +161,46 @@ class RfpContent(_Strict):
     approval: ApprovalRule = ApprovalRule()
     reviewers_per_proposal: Annotated[int, Field(ge=1, le=20)] = 3
     categories: list[NeedsArea] = []
+    selection: Selection = Selection.preferred_list
+    cluster_ids: ClusterIds = []
+    category_min_level: Annotated[int | None, Field(ge=0, le=100)] = None
+
+    @model_validator(mode="after")
+    def _clusters_only_for_direct_award(self) -> "RfpContent":
+        if self.cluster_ids and self.selection != Selection.direct_award:
+            raise ValueError("cluster_ids: clusters are offered only by a direct-award RFP")
+        return self
 
     def rubric(self) -> list[rubric_math.Criterion]:
         """The criteria as the scoring core's rubric."""
         return [criterion.for_scoring() for criterion in self.criteria]
+
+    def category_evidence(self) -> list[categories_math.Evidence]:
+        """The criteria that earn needs areas, each with the level that earns them."""
+        return [
+            categories_math.Evidence(
+                criterion.key,
+                tuple(criterion.needs_areas),
+                self.category_min_level
+                if self.category_min_level is not None
+                else categories_math.default_min_level([lv.value for lv in criterion.levels]),
+            )
+            for criterion in self.criteria
+            if criterion.needs_areas
+        ]
 
 
 class RfpTemplate(RfpContent):
     key: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,63}$")]
     title: Title
     kind: Literal["state", "district"]
+
+    @model_validator(mode="after")
+    def _selection_of_its_kind(self) -> "RfpTemplate":
+        expected = Selection.direct_award if self.kind == "district" else Selection.preferred_list
+        if self.selection != expected:
+            raise ValueError(f"a {self.kind} template's selection is {expected}")
+        return self
 
 
 class RfpTemplateSummary(BaseModel):
@@ -178,6 +223,9 @@ class RfpCreate(BaseModel):
     approval: ApprovalRule | None = None
     reviewers_per_proposal: Annotated[int | None, Field(ge=1, le=20)] = None
     categories: list[NeedsArea] | None = None
+    selection: Selection | None = None
+    cluster_ids: ClusterIds | None = None
+    category_min_level: Annotated[int | None, Field(ge=0, le=100)] = None
 
 
 class RfpUpdate(BaseModel):
@@ -193,6 +241,26 @@ class RfpUpdate(BaseModel):
     approval: ApprovalRule | None = None
     reviewers_per_proposal: Annotated[int | None, Field(ge=1, le=20)] = None
     categories: list[NeedsArea] | None = None
+    selection: Selection | None = None
+    cluster_ids: ClusterIds | None = None
+    category_min_level: Annotated[int | None, Field(ge=0, le=100)] = None
+
+
+class OfferedSchool(BaseModel):
+    nces_id: str
+    name: str
+    grades: str
+    enrollment: int | None
+    needs: list[str]
+
+
+class OfferedCluster(BaseModel):
+    id: str
+    name: str
+    grades: str
+    enrollment: int
+    needs: list[str]
+    schools: list[OfferedSchool]
 
 
 class RfpRead(BaseModel):
@@ -211,6 +279,11 @@ class RfpRead(BaseModel):
     approval: ApprovalRule
     reviewers_per_proposal: int
     categories: list[str]
+    selection: Selection
+    cluster_ids: list[str]
+    category_min_level: int | None
+    # Direct award: the clusters on offer, as applicants need to know them.
+    clusters: list[OfferedCluster] = []
     version: int
     created_at: datetime
     updated_at: datetime

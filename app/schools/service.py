@@ -12,8 +12,9 @@ from app.accounts.models import Agency, AgencyKind, Organization, User
 from app.audit import service as audit
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
-from app.core.reference import grade_index, grade_span
+from app.core.reference import grade_index, grade_span, grades_label
 from app.providers import service as provider_service
+from app.rfps.schemas import OfferedCluster, OfferedSchool
 from app.schools import policies
 from app.schools.models import Cluster, ClusterPreference, School
 from app.schools.schemas import (
@@ -438,3 +439,70 @@ def set_preferences(
     )
     session.commit()
     return cluster
+
+
+# --- clusters offered in a direct-award RFP ------------------------------------------------
+
+
+def clusters_to_offer(
+    session: Session, agency: Agency, cluster_ids: Sequence[str], *, lock: bool = False
+) -> list[Cluster]:
+    """The district's active clusters, in the order named (422 naming the first that is
+    not one); locked when asked, so two publications of one cluster follow each other."""
+    query = select(Cluster).where(col(Cluster.id).in_(list(cluster_ids)))
+    if lock:
+        query = query.order_by(col(Cluster.id)).with_for_update()
+    found = {c.id: c for c in session.exec(query)}
+    for index, cluster_id in enumerate(cluster_ids):
+        cluster = found.get(cluster_id)
+        if cluster is None or cluster.agency_id != agency.id:
+            raise Unprocessable.at(
+                ["body", "cluster_ids", index], "This is not one of the district's clusters."
+            )
+        if cluster.dissolved_at is not None:
+            raise Unprocessable.at(
+                ["body", "cluster_ids", index], f"The cluster '{cluster.name}' was dissolved."
+            )
+    return [found[c] for c in cluster_ids]
+
+
+def offered_clusters(session: Session, cluster_ids: Sequence[str]) -> list[OfferedCluster]:
+    """What an applicant needs to know of each cluster on offer: its schools, grades,
+    enrollment and needs (public, as the RFP is)."""
+    if not cluster_ids:
+        return []
+    clusters = {
+        c.id: c for c in session.exec(select(Cluster).where(col(Cluster.id).in_(cluster_ids)))
+    }
+    schools: dict[str, list[School]] = {}
+    for school in session.exec(
+        select(School).where(col(School.cluster_id).in_(cluster_ids)).order_by(col(School.name))
+    ):
+        assert school.cluster_id is not None
+        schools.setdefault(school.cluster_id, []).append(school)
+    out = []
+    for cluster_id in cluster_ids:
+        cluster = clusters.get(cluster_id)
+        if cluster is None:
+            continue
+        members = schools.get(cluster_id, [])
+        out.append(
+            OfferedCluster(
+                id=cluster.id,
+                name=cluster.name,
+                grades=grades_label(set(grades_served(members))),
+                enrollment=sum(s.enrollment or 0 for s in members),
+                needs=sorted({n for s in members for n in s.needs}),
+                schools=[
+                    OfferedSchool(
+                        nces_id=s.nces_id,
+                        name=s.name,
+                        grades=grades_label(set(grade_span(s.grade_low, s.grade_high))),
+                        enrollment=s.enrollment,
+                        needs=sorted(s.needs),
+                    )
+                    for s in members
+                ],
+            )
+        )
+    return out
