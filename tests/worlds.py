@@ -156,42 +156,61 @@ def reviewed_rfp(
             _submit_complete_proposal(session, _user(session, partner), rfp, ranked)
             row = level if isinstance(level, list) else [level] * len(criteria)
             by_organization[partner.organization_id] = row
-        invited = panel_service.invite_reviewer(
-            session=session,
-            actor=staff,
-            rfp_id=rfp.id,
-            data=ReviewerInvite(email=f"{unique('reviewer')}@panel.example", name="Reviewer"),
-        )
-        assert invited.token is not None
-        reviewer = accounts_service.accept_invitation(
-            session=session, token=invited.token, password=PASSWORD
-        )
         _pass_deadline(session, rfp)
-        assignment_service.auto_assign(session=session, actor=staff, rfp_id=rfp.id)
-        panel_service.attest(
+        _one_reviewer_scores(session, staff, rfp, by_organization)
+        return rfp
+
+
+def _one_reviewer_scores(
+    session: Session, staff: User, rfp: Rfp, by_organization: dict[str | None, list[int]]
+) -> None:
+    """One reviewer (signs in with PASSWORD) joins the panel, attests and scores every
+    proposal at its organization's levels, after the deadline."""
+    criteria = rfp_service.content_of(rfp).criteria
+    invited = panel_service.invite_reviewer(
+        session=session,
+        actor=staff,
+        rfp_id=rfp.id,
+        data=ReviewerInvite(email=f"{unique('reviewer')}@panel.example", name="Reviewer"),
+    )
+    assert invited.token is not None
+    reviewer = accounts_service.accept_invitation(
+        session=session, token=invited.token, password=PASSWORD
+    )
+    assignment_service.auto_assign(session=session, actor=staff, rfp_id=rfp.id)
+    panel_service.attest(
+        session=session,
+        actor=reviewer,
+        rfp_id=rfp.id,
+        data=AttestationCreate(no_conflict=True, confidentiality=True),
+    )
+    for assignment in assignment_service.my_assignments(session=session, actor=reviewer):
+        proposal, _ = proposal_service.load(session, assignment.proposal_id)
+        values = by_organization[proposal.organization_id]
+        score_service.save_scores(
             session=session,
             actor=reviewer,
-            rfp_id=rfp.id,
-            data=AttestationCreate(no_conflict=True, confidentiality=True),
+            assignment_id=assignment.id,
+            data=ScoresWrite(
+                scores=[
+                    ScoreItem(criterion_key=c.key, value=v, comment="Reasoned comment.")
+                    for c, v in zip(criteria, values, strict=True)
+                ]
+            ),
         )
-        for assignment in assignment_service.my_assignments(session=session, actor=reviewer):
-            proposal, _ = proposal_service.load(session, assignment.proposal_id)
-            values = by_organization[proposal.organization_id]
-            score_service.save_scores(
-                session=session,
-                actor=reviewer,
-                assignment_id=assignment.id,
-                data=ScoresWrite(
-                    scores=[
-                        ScoreItem(criterion_key=c.key, value=v, comment="Reasoned comment.")
-                        for c, v in zip(criteria, values, strict=True)
-                    ]
-                ),
-            )
-            score_service.submit_assignment(
-                session=session, actor=reviewer, assignment_id=assignment.id
-            )
-        return rfp
+        score_service.submit_assignment(
+            session=session, actor=reviewer, assignment_id=assignment.id
+        )
+
+
+def reviews_submitted(staff_actor: Actor, rfp_id: str, levels: dict[str, list[int]]) -> None:
+    """An RFP published through the pages, its deadline passed: one reviewer scores each
+    organization's proposal at `levels` (by organization id)."""
+    with _session() as session:
+        staff = _user(session, staff_actor)
+        rfp = rfp_service.get_managed(session=session, user=staff, rfp_id=rfp_id)
+        session.commit()
+        _one_reviewer_scores(session, staff, rfp, dict(levels))
 
 
 def finalized_listing(

@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 from datetime import timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.accounts import service as accounts
 from app.accounts.models import Agency, AgencyKind, OrganizationKind, User
@@ -12,6 +12,9 @@ from app.core.db import utcnow
 from app.rfps import service as rfp_service
 from app.rfps.models import Rfp
 from app.rfps.schemas import RfpCreate
+from app.schools import service as school_service
+from app.schools.models import Cluster
+from app.schools.schemas import ClusterCreate, SchoolCreate
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - documented demo credential
 ADMIN_EMAIL = "admin@pipeline.example"
@@ -91,19 +94,98 @@ def seed_demo(*, session: Session) -> Iterator[str]:
             ),
         )
         yield f"created partner organization with user {PARTNER_EMAIL}"
+    yield from _seed_clusters(session, district)
     yield from _seed_rfps(session, state, district)
     yield f"demo data ready; every demo account's password is {DEMO_PASSWORD}"
 
 
+# name, grades, schools (name, enrollment, poverty rate, needs), the RFP that offers it
+DEMO_CLUSTERS = (
+    (
+        "Eastside middle schools",
+        ("06", "08"),
+        (
+            ("Carver Middle School", 612, 0.81, ["rigorous_instruction", "human_capital"]),
+            ("Jefferson Middle School", 540, 0.77, ["social_emotional_learning"]),
+            ("Lincoln Middle School", 498, 0.84, ["extended_day", "community_engagement"]),
+        ),
+        "district-cluster-partner",
+    ),
+    (
+        "Northside high schools",
+        ("09", "12"),
+        (
+            ("Northside High School", 1210, 0.72, ["rigorous_instruction", "human_capital"]),
+            ("Marshall High School", 980, 0.69, ["social_emotional_learning"]),
+            ("Riverside Technical High School", 760, 0.74, ["knowledge_management"]),
+        ),
+        "district-cluster-partner",
+    ),
+    (
+        "Westside elementary schools",
+        ("PK", "05"),
+        (
+            ("Banneker Elementary School", 410, 0.88, ["extended_day"]),
+            ("Douglass Elementary School", 385, 0.9, ["community_engagement"]),
+            ("Maury Elementary School", 442, 0.83, ["rigorous_instruction"]),
+        ),
+        "internal-lead-partner",
+    ),
+)
 DEMO_RFPS = (
     ("state", "state-preferred-provider", "Lead Partner Preferred-Provider RFP 2027 (demo)"),
     (
         "district",
         "district-cluster-partner",
-        "Eastside Middle Schools Cluster: Lead Partner RFP (demo)",
+        "Eastside and Northside Clusters: Lead Partner RFP (demo)",
     ),
     ("district", "internal-lead-partner", "Internal Lead Partner Proposal 2027 (demo)"),
 )
+
+
+def _seed_clusters(session: Session, district: Agency) -> Iterator[str]:
+    staff = _user(session, DISTRICT_STAFF_EMAIL)
+    assert staff is not None
+    number = 0
+    for name, (low, high), schools, _ in DEMO_CLUSTERS:
+        ids = []
+        for school_name, enrollment, poverty, needs in schools:
+            number += 1
+            if session.exec(select(Cluster).where(Cluster.name == name)).first() is not None:
+                continue
+            school = school_service.create_school(
+                session=session,
+                actor=staff,
+                agency_id=district.id,
+                data=SchoolCreate.model_validate(
+                    {
+                        "nces_id": f"{district.nces_id}{number:05d}",
+                        "name": school_name,
+                        "grade_low": low,
+                        "grade_high": high,
+                        "enrollment": enrollment,
+                        "poverty_rate": poverty,
+                        "needs": needs,
+                    }
+                ),
+            )
+            ids.append(school.id)
+        if ids:
+            school_service.create_cluster(
+                session=session,
+                actor=staff,
+                agency_id=district.id,
+                data=ClusterCreate(name=name, school_ids=ids),
+            )
+            yield f"created cluster {name} with {len(ids)} schools"
+
+
+def _offered(session: Session, template_key: str) -> list[str]:
+    names = [name for name, _, _, key in DEMO_CLUSTERS if key == template_key]
+    found = {
+        c.name: c.id for c in session.exec(select(Cluster).where(col(Cluster.name).in_(names)))
+    }
+    return [found[n] for n in names if n in found]
 
 
 def _seed_rfps(session: Session, state: Agency, district: Agency) -> Iterator[str]:
@@ -120,7 +202,12 @@ def _seed_rfps(session: Session, state: Agency, district: Agency) -> Iterator[st
         rfp = rfp_service.create_rfp(
             session=session,
             actor=actor,
-            data=RfpCreate(template_key=template_key, title=title, submission_deadline=deadline),
+            data=RfpCreate(
+                template_key=template_key,
+                title=title,
+                submission_deadline=deadline,
+                cluster_ids=_offered(session, template_key) if owner == "district" else None,
+            ),
         )
         rfp_service.publish(session=session, actor=actor, rfp_id=rfp.id)
         yield f"published RFP '{title}'"

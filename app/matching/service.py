@@ -16,6 +16,7 @@ from app.matching.schemas import MatchingRunRead, MatchRead, UnmatchedCluster
 from app.notifications import notices
 from app.providers import service as provider_service
 from app.providers.models import PreferredProvider
+from app.rfps.models import Rfp, RfpStatus, Selection
 from app.schools import service as school_service
 from app.schools.models import Cluster, ClusterPreference, School
 from app.self_audit import service as self_audit_service
@@ -115,6 +116,30 @@ def _cluster_inputs(
     return inputs
 
 
+def _in_direct_award(session: Session, agency: Agency) -> set[str]:
+    """Clusters offered in the district's published, unfinalized RFPs, or with an award of
+    a finalized one waiting for a decision."""
+    offered: set[str] = set()
+    for cluster_ids in session.exec(
+        select(Rfp.cluster_ids).where(
+            Rfp.agency_id == agency.id,
+            Rfp.selection == Selection.direct_award,
+            col(Rfp.status).in_([RfpStatus.published, RfpStatus.closed]),
+        )
+    ):
+        offered.update(cluster_ids)
+    pending = session.exec(
+        select(Match.cluster_id)
+        .join(MatchingRun, col(MatchingRun.id) == col(Match.run_id))
+        .where(
+            MatchingRun.agency_id == agency.id,
+            col(MatchingRun.rfp_id).is_not(None),
+            Match.status == MatchStatus.proposed,
+        )
+    )
+    return offered | set(pending)
+
+
 def _declined_pairs(session: Session, agency: Agency) -> set[tuple[str, str]]:
     rows = session.exec(
         select(Match.cluster_id, Match.organization_id).where(
@@ -141,8 +166,11 @@ def create_run(
             )
         )
     )
+    # Clusters offered in the district's own open RFPs, or awarded there and waiting for a
+    # decision, are that RFP's to fill.
+    offered = _in_direct_award(session, agency)
     if cluster_ids is None:
-        clusters = [c for c in active if c.id not in settled]
+        clusters = [c for c in active if c.id not in settled | offered]
     else:
         by_id = {c.id: c for c in active}
         unknown = [c for c in cluster_ids if c not in by_id]
@@ -153,6 +181,12 @@ def create_run(
         if already:
             raise Conflict(
                 f"Already matched (accepted): {', '.join(already)}.", slug="cluster-matched"
+            )
+        elsewhere = [c.name for c in clusters if c.id in offered]
+        if elsewhere:
+            raise Conflict(
+                f"Offered or awarded in one of the district's RFPs: {', '.join(elsewhere)}.",
+                slug="cluster-offered",
             )
     if not clusters:
         raise Unprocessable("There are no clusters to match: create clusters first.")
@@ -278,14 +312,32 @@ def get_run(*, session: Session, actor: User, run_id: str) -> MatchingRun:
 
 
 def list_runs(*, session: Session, actor: User, agency_id: str) -> list[MatchingRun]:
+    """The district's matching runs against the list, newest first (the awards of its
+    direct-award RFPs are read with each RFP)."""
     agency = school_service.district_of(session, actor, agency_id)
     return list(
         session.exec(
             select(MatchingRun)
-            .where(MatchingRun.agency_id == agency.id)
+            .where(MatchingRun.agency_id == agency.id, col(MatchingRun.rfp_id).is_(None))
             .order_by(col(MatchingRun.created_at).desc())
         )
     )
+
+
+def open_awards(*, session: Session, actor: User, agency_id: str) -> list[MatchRead]:
+    """Awards of the district's RFPs waiting for its decision or accepted, oldest first."""
+    agency = school_service.district_of(session, actor, agency_id)
+    matches = session.exec(
+        select(Match)
+        .join(MatchingRun, col(MatchingRun.id) == col(Match.run_id))
+        .where(
+            MatchingRun.agency_id == agency.id,
+            col(MatchingRun.rfp_id).is_not(None),
+            col(Match.status).in_([MatchStatus.proposed, MatchStatus.accepted]),
+        )
+        .order_by(col(Match.created_at), col(Match.id))
+    )
+    return [match_view(session, m) for m in matches]
 
 
 def get_match(*, session: Session, actor: User, match_id: str, lock: bool = False) -> Match:

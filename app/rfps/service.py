@@ -573,6 +573,7 @@ def document_pdf(*, session: Session, rfp: Rfp) -> bytes:
         "agency": agency,
         "addenda": list_addenda(session=session, rfp=rfp),
         "questions": answered,
+        "clusters": school_service.offered_clusters(session, rfp.cluster_ids),
     }
     pdf = documents.render_pdf("rfp.html", context, identifier=f"rfp-{rfp.id}-v{rfp.version}")
     storage.write(key, pdf)

@@ -207,12 +207,14 @@ def _matching_page(
     agency_id = _district_id(session=session, user=user)
     runs = matching_service.list_runs(session=session, actor=user, agency_id=agency_id)
     latest = matching_service.run_view(session, runs[0]) if runs else None
-    mous = mou_service.ids_for_matches(session, [m.id for m in latest.matches] if latest else [])
+    awards = matching_service.open_awards(session=session, actor=user, agency_id=agency_id)
+    shown = [m.id for m in latest.matches] if latest else []
+    mous = mou_service.ids_for_matches(session, shown + [m.id for m in awards])
     return page(
         request,
         user,
         "district/matching.html",
-        {"run": latest, "runs": len(runs), "mous": mous, **(extra or {})},
+        {"run": latest, "runs": len(runs), "awards": awards, "mous": mous, **(extra or {})},
         status=status,
     )
 

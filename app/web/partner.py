@@ -12,7 +12,7 @@ from app.accounts import service as accounts_service
 from app.accounts.models import Organization, User
 from app.accounts.schemas import OrganizationProfile
 from app.core.downloads import file_download
-from app.core.errors import NotFound, ProblemError
+from app.core.errors import NotFound, ProblemError, Unprocessable
 from app.core.reference import GRADE_CODES, US_STATES
 from app.core.routing import page_router, streams_upload
 from app.core.uploads import upload_from
@@ -229,6 +229,7 @@ def _editor(
     alert: str | None = None,
     drafts: dict[str, str] | None = None,
     status: int = 200,
+    drafts_ranks: dict[str, str] | None = None,
 ) -> HTMLResponse:
     proposal, rfp = proposal_service.get_own(session=session, user=user, proposal_id=proposal_id)
     view = proposal_service.read(session=session, proposal=proposal, rfp=rfp, working_copy=True)
@@ -242,12 +243,15 @@ def _editor(
             )
             for s in view.sections
         ]
+    ranks = drafts_ranks or {c: str(n) for n, c in enumerate(view.cluster_ids, start=1)}
     return page(
         request,
         user,
         "partner/proposal.html",
         {
             "proposal": view,
+            "rank_options": [(str(n), f"Choice {n}") for n in range(1, len(rfp.cluster_ids) + 1)],
+            "cluster_choice": ranks,
             "rfp": rfp_service.read_one(session, rfp),
             "attachment_options": [
                 (a.key, a.title) for a in rfp_service.content_of(rfp).required_attachments
@@ -295,6 +299,39 @@ def save_sections(
         keep_on_form(session, exc)
         return _editor(
             request, session, user, proposal_id, field_errors(exc), exc.detail, drafts, exc.status
+        )
+    return redirect(f"/proposals/{proposal_id}", "saved")
+
+
+@router.post("/proposals/{proposal_id}/clusters", dependencies=[Csrf])
+def save_clusters(
+    request: Request, session: SessionDep, user: SignedIn, proposal_id: str, form: FormDep
+) -> Response:
+    """The clusters applied for, from a choice number per cluster ("Not applying" is blank)."""
+    _, rfp = proposal_service.get_own(session=session, user=user, proposal_id=proposal_id)
+    ranks = {c: text(form, f"rank.{c}") for c in rfp.cluster_ids if text(form, f"rank.{c}")}
+    try:
+        if not all(r.isdigit() for r in ranks.values()):
+            raise Unprocessable.at(["cluster_ids"], "Choose a number from the list for each.")
+        if len(set(ranks.values())) != len(ranks):
+            raise Unprocessable.at(
+                ["cluster_ids"], "Give each cluster you apply for a different choice number."
+            )
+        ordered = sorted(ranks, key=lambda c: int(ranks[c]))
+        proposal_service.set_clusters(
+            session=session, actor=user, proposal_id=proposal_id, cluster_ids=ordered, if_match=None
+        )
+    except ProblemError as exc:
+        keep_on_form(session, exc)
+        return _editor(
+            request,
+            session,
+            user,
+            proposal_id,
+            field_errors(exc),
+            exc.detail,
+            status=exc.status,
+            drafts_ranks=ranks,
         )
     return redirect(f"/proposals/{proposal_id}", "saved")
 

@@ -16,9 +16,10 @@ from app.deps import SessionDep
 from app.proposals import service as proposal_service
 from app.rfps import policies as rfp_policies
 from app.rfps import service as rfp_service
-from app.rfps.models import Rfp
+from app.rfps.models import Rfp, RfpStatus, Selection
 from app.rfps.schemas import AddendumCreate, RfpCreate, RfpUpdate
 from app.rfps.templates import all_templates
+from app.schools import service as school_service
 from app.web.pages import (
     Csrf,
     FormDep,
@@ -30,6 +31,7 @@ from app.web.pages import (
     redirect,
     refused,
     text,
+    texts,
     validated,
 )
 
@@ -129,10 +131,18 @@ def create_rfp(request: Request, session: SessionDep, user: SignedIn, form: Form
     return redirect(f"/manage/rfps/{rfp.id}", "created")
 
 
+def _builder(session: Session, user: User, rfp: Rfp) -> dict[str, Any]:
+    """What the builder offers besides the RFP: a district's active clusters to choose from."""
+    if rfp.selection != Selection.direct_award or rfp.status != RfpStatus.draft:
+        return {}
+    clusters = school_service.list_clusters(session=session, actor=user, agency_id=rfp.agency_id)
+    return {"district_clusters": [(c.id, c.name) for c in clusters]}
+
+
 @router.get("/manage/rfps/{rfp_id}", response_class=HTMLResponse)
 def overview(request: Request, session: SessionDep, user: SignedIn, rfp_id: str) -> HTMLResponse:
     rfp = managed_rfp(session, user, rfp_id)
-    return rfp_tab(request, session, user, rfp, "overview", {})
+    return rfp_tab(request, session, user, rfp, "overview", _builder(session, user, rfp))
 
 
 def _builder_update(form: Any, rfp: Rfp) -> dict[str, Any]:
@@ -171,7 +181,14 @@ def _builder_update(form: Any, rfp: Rfp) -> dict[str, Any]:
     ]
     top_n = text(form, "approval.top_n")
     threshold = text(form, "approval.threshold")
+    offer = (
+        {"cluster_ids": texts(form, "cluster_ids")}
+        if rfp.selection == Selection.direct_award
+        else {}
+    )
     return {
+        **offer,
+        "category_min_level": text(form, "category_min_level") or None,
         "title": text(form, "title"),
         "submission_deadline": _when(text(form, "submission_deadline"), "submission_deadline"),
         "summary": text(form, "summary"),
@@ -213,7 +230,7 @@ def save_builder(
             user,
             rfp,
             "overview",
-            refused(exc),
+            {**_builder(session, user, rfp), **refused(exc)},
             exc.status,
         )
     return redirect(f"/manage/rfps/{rfp_id}", "published" if publish else "saved")

@@ -23,7 +23,7 @@ from app.reviews import panel as panel_service
 from app.reviews import results as result_service
 from app.reviews.schemas import ConflictCreate, ConsensusWrite, ReviewerInvite
 from app.rfps import policies as rfp_policies
-from app.rfps.models import Rfp
+from app.rfps.models import Rfp, Selection
 from app.web.pages import (
     Csrf,
     FormDep,
@@ -200,12 +200,27 @@ def _results_tab(
             context["decisions"] = finalization_service.decisions(
                 session=session, actor=user, rfp_id=rfp.id
             )
+            if rfp.selection == Selection.direct_award:
+                context["awards"] = finalization_service.awards(
+                    session=session, actor=user, rfp_id=rfp.id
+                )
     return rfp_tab(request, session, user, rfp, "results", {**context, **(extra or {})}, status)
 
 
 @router.get("/manage/rfps/{rfp_id}/results", response_class=HTMLResponse)
 def results(request: Request, session: SessionDep, user: SignedIn, rfp_id: str) -> HTMLResponse:
     return _results_tab(request, session, user, managed_rfp(session, user, rfp_id))
+
+
+@router.post("/manage/rfps/{rfp_id}/awards", response_class=HTMLResponse, dependencies=[Csrf])
+def award_again(request: Request, session: SessionDep, user: SignedIn, rfp_id: str) -> Response:
+    rfp = managed_rfp(session, user, rfp_id)
+    try:
+        finalization_service.award_again(session=session, actor=user, rfp_id=rfp_id)
+    except ProblemError as exc:
+        keep_on_form(session, exc)
+        return _results_tab(request, session, user, rfp, refused(exc), exc.status)
+    return redirect(f"/manage/rfps/{rfp_id}/results", "awarded")
 
 
 @router.get("/manage/rfps/{rfp_id}/results.csv")
@@ -274,4 +289,5 @@ def finalize(
             refused(exc),
             exc.status,
         )
-    return redirect(f"/manage/rfps/{rfp_id}/results", "finalized")
+    done = "awarded" if rfp.selection == Selection.direct_award else "finalized"
+    return redirect(f"/manage/rfps/{rfp_id}/results", done)
