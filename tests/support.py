@@ -141,6 +141,24 @@ class Api:
         assert response.status_code == 201, response.text
         return self.login(email)
 
+    def unit(self, district_staff: Actor, **profile: Any) -> Actor:
+        """A unit of the staff's district (an internal Lead Partner): created by the staff,
+        its first user's invitation accepted, signed in."""
+        email = f"{unique('unit')}@district.example"
+        body = {"name": unique("Turnaround Unit "), "contact_name": "Uma Unit", "email": email}
+        response = self.client.post(
+            f"/api/v1/agencies/{district_staff.agency_id}/units",
+            json={"grade_levels": ["06", "07", "08"], **body, **profile},
+            headers=district_staff.headers,
+        )
+        assert response.status_code == 201, response.text
+        accepted = self.client.post(
+            "/api/v1/auth/accept-invite",
+            json={"invite_token": response.json()["invite_token"], "password": PASSWORD},
+        )
+        assert accepted.status_code == 200, accepted.text
+        return self.login(email)
+
     def partner(self, **profile: Any) -> Actor:
         email = f"{unique('partner')}@org.example"
         body = {

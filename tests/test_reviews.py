@@ -515,7 +515,7 @@ def test_scores_are_checked_on_save_and_on_submit(api: Api) -> None:
 
 def test_points_scale_accepts_only_its_levels_and_totals_by_value(api: Api) -> None:
     staff = api.staff(kind="district")
-    partner = api.partner()
+    partner = api.unit(staff)
     rfp = published_rfp(api, staff, "internal-lead-partner", reviewers_per_proposal=1)
     pid = submitted_proposal(api, partner, rfp)["id"]
     [member] = panel(api, staff, rfp, 1)

@@ -61,6 +61,10 @@ class Organization(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSONType, nullable=False)
     )
     capacity_clusters: int = 1
+    # A district_unit's district: set by that district's staff when they create the unit.
+    district_id: str | None = Field(
+        default=None, foreign_key="agencies.id", max_length=32, index=True
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -90,6 +94,7 @@ class User(SQLModel, table=True):
 
 class InvitationPurpose(StrEnum):
     reviewer = "reviewer"
+    unit_member = "unit_member"  # the first user of a district's unit
     password_reset = "password_reset"  # noqa: S105 - a purpose, not a secret
 
 

@@ -21,6 +21,11 @@ def is_staff_of(user: User | None, agency_id: str | None) -> bool:
     )
 
 
+def can_create_units(user: User | None, agency: Agency) -> bool:
+    """A district's own staff create its units (internal Lead Partners)."""
+    return is_staff_of(user, agency.id)
+
+
 def can_manage_agency(user: User, agency: Agency) -> bool:
     return is_admin(user) or is_staff_of(user, agency.id)
 

@@ -18,6 +18,8 @@ from app.accounts.schemas import (
     PasswordResetRequest,
     StaffCreate,
     Token,
+    UnitCreate,
+    UnitCreated,
     UserRead,
 )
 from app.core.config import get_settings
@@ -158,6 +160,36 @@ def create_staff(
 ) -> UserRead:
     staff = service.create_staff(session=session, actor=user, agency_id=agency_id, data=body)
     return UserRead.model_validate(staff, from_attributes=True)
+
+
+@router.post(
+    "/agencies/{agency_id}/units",
+    response_model=UnitCreated,
+    status_code=status.HTTP_201_CREATED,
+    tags=["agencies"],
+)
+def create_unit(
+    session: SessionDep, user: CurrentUser, agency_id: str, body: UnitCreate
+) -> UnitCreated:
+    """A district's own unit (an internal Lead Partner) and its first user's invitation
+    (the district's staff)."""
+    organization, member, token = service.create_unit(
+        session=session, actor=user, agency_id=agency_id, data=body
+    )
+    return UnitCreated(
+        organization=OrganizationRead.model_validate(organization, from_attributes=True),
+        user_id=member.id,
+        invite_token=token,
+    )
+
+
+@router.get("/agencies/{agency_id}/units", response_model=Page[OrganizationRead], tags=["agencies"])
+def list_units(session: SessionDep, user: CurrentUser, agency_id: str) -> Page[OrganizationRead]:
+    units = service.units_of(session=session, actor=user, agency_id=agency_id)
+    return Page(
+        items=[OrganizationRead.model_validate(u, from_attributes=True) for u in units],
+        total=len(units),
+    )
 
 
 @router.post(

@@ -3,6 +3,7 @@ from typing import Annotated
 
 from pydantic import (
     BaseModel,
+    ConfigDict,
     EmailStr,
     Field,
     StringConstraints,
@@ -144,6 +145,33 @@ class OrganizationRead(BaseModel):
     capacity_clusters: int
     created_at: datetime
     updated_at: datetime
+    district_id: str | None = None  # a district's own unit: that district
+
+
+class UnitCreate(BaseModel):
+    """A district's own central-office unit, which may apply to its internal-Lead-Partner
+    RFPs, and the person who will hold its first account."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    contact_name: Name
+    email: EmailStr
+    grade_levels: list[str] = []
+    capacity_clusters: Annotated[int, Field(ge=0, le=100)] = 1
+    description: Annotated[str, StringConstraints(max_length=10000)] = ""
+
+    @field_validator("grade_levels")
+    @classmethod
+    def _grades(cls, values: list[str]) -> list[str]:
+        return _grade_codes(values)
+
+
+class UnitCreated(BaseModel):
+    organization: OrganizationRead
+    user_id: str
+    # The single-use link's token, also mailed to the unit's contact.
+    invite_token: str
 
 
 class AcceptInvite(BaseModel):

@@ -15,10 +15,17 @@ from app.accounts.models import (
     Invitation,
     InvitationPurpose,
     Organization,
+    OrganizationKind,
     Role,
     User,
 )
-from app.accounts.schemas import AgencyCreate, OrganizationProfile, OrganizationSignUp, StaffCreate
+from app.accounts.schemas import (
+    AgencyCreate,
+    OrganizationProfile,
+    OrganizationSignUp,
+    StaffCreate,
+    UnitCreate,
+)
 from app.audit import service as audit
 from app.core.config import get_settings
 from app.core.db import utcnow
@@ -27,6 +34,7 @@ from app.core.security import (
     hash_password,
     new_opaque_token,
 )
+from app.notifications import notices
 
 logger = logging.getLogger("app.accounts")
 
@@ -142,7 +150,14 @@ def create_admin(
 # --- organizations -------------------------------------------------------------------------
 
 
+UNIT_ONLY_BY_DISTRICT = (
+    "A district's own unit is registered by that district's staff, who invite its first user."
+)
+
+
 def sign_up_organization(*, session: Session, data: OrganizationSignUp) -> Organization:
+    if data.kind == OrganizationKind.district_unit:
+        raise Unprocessable.at(["body", "kind"], UNIT_ONLY_BY_DISTRICT)
     email = normalize_email(str(data.email))
     credentials.check_password_policy(data.password, email)
     if _email_taken(session, email):
@@ -178,6 +193,11 @@ def update_organization(
     if not policies.is_member_of(actor, organization.id):
         raise NotFound("Organization")
     changes = data.model_dump(exclude_unset=True)
+    # Only a district makes an organization its unit, and a unit stays one.
+    new_kind = changes.get("kind", organization.kind)
+    unit = OrganizationKind.district_unit
+    if new_kind != organization.kind and unit in (new_kind, organization.kind):
+        raise Unprocessable.at(["body", "kind"], UNIT_ONLY_BY_DISTRICT)
     for required in ("name", "kind", "contact_name", "capacity_clusters"):
         if required in changes and changes[required] is None:
             raise Unprocessable.at(["body", required], f"{required} cannot be empty")
@@ -212,6 +232,7 @@ def invite_user(
     purpose: str,
     agency_id: str | None = None,
     context: dict[str, str] | None = None,
+    organization_id: str | None = None,
 ) -> tuple[User, str | None]:
     """The invited account and a fresh single-use token to set its first password, or no
     token when the email already has an account (no commit).
@@ -240,7 +261,9 @@ def invite_user(
             slug="invitation-pending",
         )
     if user is None:
-        user = User(email=email, name=name, role=role, agency_id=agency_id)
+        user = User(
+            email=email, name=name, role=role, agency_id=agency_id, organization_id=organization_id
+        )
         session.add(user)
         session.flush()
     # One live token per email and panel: the newest replaces the earlier ones.
@@ -260,6 +283,72 @@ def invite_user(
         )
     )
     return user, token
+
+
+def create_unit(
+    *, session: Session, actor: User, agency_id: str, data: UnitCreate
+) -> tuple[Organization, User, str]:
+    """A district's own unit (an internal Lead Partner), with its first user invited: the
+    token sets that user's password (it is mailed to them and answered to the staff)."""
+    agency = session.get(Agency, agency_id)
+    if agency is None or not policies.can_create_units(actor, agency):
+        raise NotFound("Agency")
+    if agency.kind != AgencyKind.district:
+        raise Unprocessable("Units belong to a district agency, not a state.")
+    email = normalize_email(str(data.email))
+    if _email_taken(session, email):
+        raise Conflict(
+            "This email already has an account: a unit's first user needs an address of their own.",
+            slug="email-in-use",
+        )
+    organization = Organization(
+        name=data.name,
+        kind=OrganizationKind.district_unit,
+        email=email,
+        contact_name=data.contact_name,
+        description=data.description,
+        states=[agency.state],
+        grade_levels=data.grade_levels,
+        capacity_clusters=data.capacity_clusters,
+        district_id=agency.id,
+    )
+    session.add(organization)
+    session.flush()
+    user, token = invite_user(
+        session=session,
+        actor=actor,
+        email=email,
+        name=data.contact_name,
+        role=policies.PARTNER_ROLE,
+        purpose=InvitationPurpose.unit_member,
+        organization_id=organization.id,
+    )
+    assert token is not None  # the email was free, so the account is new
+    audit.record(
+        session=session,
+        actor_id=actor.id,
+        action="organization.unit_created",
+        entity="organization",
+        entity_id=organization.id,
+        agency_id=agency.id,
+        data={"name": organization.name, "email": email},
+    )
+    notices.unit_invited(session, organization=organization, agency=agency, user=user, token=token)
+    _commit_unique(session, "An account with this email")
+    return organization, user, token
+
+
+def units_of(*, session: Session, actor: User, agency_id: str) -> list[Organization]:
+    agency = session.get(Agency, agency_id)
+    if agency is None or not policies.can_create_units(actor, agency):
+        raise NotFound("Agency")
+    return list(
+        session.exec(
+            select(Organization)
+            .where(Organization.district_id == agency.id)
+            .order_by(col(Organization.name))
+        )
+    )
 
 
 def _pending_for_agency_of(session: Session, user: User, actor: User) -> bool:

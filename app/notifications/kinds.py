@@ -15,6 +15,7 @@ KINDS: dict[str, Kind] = {
     k.key: k
     for k in (
         Kind("reviewer_invitation", "Reviewer invitations", optional=False, secret=True),
+        Kind("unit_invitation", "District unit invitations", optional=False, secret=True),
         Kind("panel_added", "Added to a review panel", optional=False),
         Kind("email_proof", "Email confirmation links", optional=False, secret=True),
         Kind("password_reset", "Password reset links", optional=False, secret=True),

@@ -80,6 +80,24 @@ def reviewer_invited(session: Session, *, rfp: Rfp, user: User, token: str) -> N
     )
 
 
+def unit_invited(
+    session: Session, *, organization: Organization, agency: Agency, user: User, token: str
+) -> None:
+    """The first user of a district's own unit: the link that sets their password."""
+    notify(
+        session,
+        kind="unit_invitation",
+        recipients=[user],
+        event_key=token_digest(token),
+        path=f"/accept-invite?token={token}",
+        context={
+            "organization_name": organization.name,
+            "agency_name": agency.name,
+            "hours": get_settings().invite_token_hours,
+        },
+    )
+
+
 def panel_added(session: Session, *, rfp: Rfp, user: User) -> None:
     """An existing reviewer added to a panel: no token, they sign in as before."""
     notify(

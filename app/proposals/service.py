@@ -157,6 +157,8 @@ def create_proposal(*, session: Session, actor: User, rfp_id: str) -> Proposal:
     if not policies.may_write_proposals(actor) or actor.organization_id is None:
         raise Forbidden("Only partner organizations submit proposals.")
     rfp = rfp_service.get_visible(session=session, user=actor, rfp_id=rfp_id)
+    if not rfp_policies.may_apply(session.get(Organization, actor.organization_id), rfp):
+        raise NotFound("RFP")  # an internal-Lead-Partner RFP is not open to this organization
     ensure_open(rfp)
     existing = session.exec(
         select(Proposal.id).where(

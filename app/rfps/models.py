@@ -21,6 +21,11 @@ class Selection(StrEnum):
     direct_award = "direct_award"  # a district awards its own named clusters
 
 
+class Applicants(StrEnum):
+    any = "any"  # every partner organization may apply
+    district_units = "district_units"  # only the issuing district's own units (internal LPs)
+
+
 class Rfp(SQLModel, table=True):
     __tablename__ = "rfps"
 
@@ -52,6 +57,7 @@ class Rfp(SQLModel, table=True):
     cluster_ids: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
     # A listed provider earns a criterion's needs areas at this level or above.
     category_min_level: int | None = None
+    applicants: str = Field(default=Applicants.any, max_length=16)
     # Bumped on every change; the ETag and the document cache key.
     version: int = 1
     created_by: str = Field(max_length=32)

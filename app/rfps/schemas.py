@@ -13,7 +13,7 @@ from pydantic import (
     model_validator,
 )
 
-from app.rfps.models import RfpStatus, Selection
+from app.rfps.models import Applicants, RfpStatus, Selection
 from scoring import approval as approval_math
 from scoring import categories as categories_math
 from scoring import rubric as rubric_math
@@ -164,11 +164,17 @@ class RfpContent(_Strict):
     selection: Selection = Selection.preferred_list
     cluster_ids: ClusterIds = []
     category_min_level: Annotated[int | None, Field(ge=0, le=100)] = None
+    applicants: Applicants = Applicants.any
 
     @model_validator(mode="after")
     def _clusters_only_for_direct_award(self) -> "RfpContent":
         if self.cluster_ids and self.selection != Selection.direct_award:
             raise ValueError("cluster_ids: clusters are offered only by a direct-award RFP")
+        if (
+            self.applicants == Applicants.district_units
+            and self.selection != Selection.direct_award
+        ):
+            raise ValueError("applicants: only a district's RFP is limited to its own units")
         return self
 
     def rubric(self) -> list[rubric_math.Criterion]:
@@ -226,6 +232,7 @@ class RfpCreate(BaseModel):
     selection: Selection | None = None
     cluster_ids: ClusterIds | None = None
     category_min_level: Annotated[int | None, Field(ge=0, le=100)] = None
+    applicants: Applicants | None = None
 
 
 class RfpUpdate(BaseModel):
@@ -244,6 +251,7 @@ class RfpUpdate(BaseModel):
     selection: Selection | None = None
     cluster_ids: ClusterIds | None = None
     category_min_level: Annotated[int | None, Field(ge=0, le=100)] = None
+    applicants: Applicants | None = None
 
 
 class OfferedSchool(BaseModel):
@@ -282,6 +290,7 @@ class RfpRead(BaseModel):
     selection: Selection
     cluster_ids: list[str]
     category_min_level: int | None
+    applicants: Applicants
     # Direct award: the clusters on offer, as applicants need to know them.
     clusters: list[OfferedCluster] = []
     version: int

@@ -9,7 +9,7 @@ from sqlalchemy import and_, bindparam, func, or_
 from sqlalchemy.orm import load_only
 from sqlmodel import Session, col, select
 
-from app.accounts.models import Agency, AgencyKind, User
+from app.accounts.models import Agency, AgencyKind, Organization, User
 from app.audit import service as audit
 from app.core import documents
 from app.core.caching import VersionBodies, none_match
@@ -45,6 +45,7 @@ CONTENT_FIELDS = (
     "selection",
     "cluster_ids",
     "category_min_level",
+    "applicants",
 )
 
 
@@ -183,7 +184,12 @@ def get_managed(*, session: Session, user: User, rfp_id: str) -> Rfp:
 def list_rfps(
     *, session: Session, user: User | None, status: RfpStatus | None, page: PageParams
 ) -> tuple[list[RfpRead], int]:
-    query = policies.visible_rfps(user)
+    organization = (
+        session.get(Organization, user.organization_id)
+        if user is not None and user.organization_id
+        else None
+    )
+    query = policies.visible_rfps(user, policies.unit_district(organization))
     now = utcnow()
     if status == RfpStatus.published:
         query = query.where(Rfp.status == RfpStatus.published, Rfp.submission_deadline > now)

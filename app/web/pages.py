@@ -68,6 +68,7 @@ MESSAGES = {
     "accepted": "The match is accepted.",
     "declined": "The match is declined.",
     "executed": "The MOU is executed.",
+    "unit_invited": "The unit is registered and its first user is emailed a link to sign in.",
 }
 
 
@@ -202,6 +203,8 @@ ORGANIZATION_KINDS = {
     "district_unit": "District's internal unit",
     "other": "Other",
 }
+# What an organization may call itself: a district's unit is registered by the district.
+SELF_CHOSEN_KINDS = {k: v for k, v in ORGANIZATION_KINDS.items() if k != "district_unit"}
 
 
 def redirect(url: str, done: str | None = None) -> RedirectResponse:

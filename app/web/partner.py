@@ -30,6 +30,7 @@ from app.self_audit import service as self_audit_service
 from app.self_audit.schemas import SelfAuditWrite
 from app.web.pages import (
     ORGANIZATION_KINDS,
+    SELF_CHOSEN_KINDS,
     Csrf,
     FormDep,
     SignedIn,
@@ -76,7 +77,14 @@ def _profile_page(
         {
             "values": values,
             "errors": errors,
-            "kinds": list(ORGANIZATION_KINDS.items()),
+            # A unit's kind is shown as it is; nobody else may choose it.
+            "kinds": list(
+                (
+                    ORGANIZATION_KINDS
+                    if values.get("kind") == "district_unit"
+                    else SELF_CHOSEN_KINDS
+                ).items()
+            ),
             "states": [(s, s) for s in sorted(US_STATES)],
             "grades": [(g, g) for g in GRADE_CODES],
         },

@@ -32,6 +32,7 @@ from app.rfps.models import RfpStatus
 from app.web import (
     account,
     district,
+    district_units,
     notifications,
     partner,
     reviewer,
@@ -39,7 +40,7 @@ from app.web import (
     staff,
     staff_reviews,
 )
-from app.web.pages import ORGANIZATION_KINDS, PAGE_SIZE, Csrf, WebUser, keep_on_form, page
+from app.web.pages import PAGE_SIZE, SELF_CHOSEN_KINDS, Csrf, WebUser, keep_on_form, page
 
 router = page_router()
 
@@ -187,7 +188,7 @@ def sign_up_form(request: Request, user: WebUser) -> HTMLResponse:
         request,
         user,
         "sign_up.html",
-        {"values": {}, "errors": {}, "kinds": ORGANIZATION_KINDS, "states": sorted(US_STATES)},
+        {"values": {}, "errors": {}, "kinds": SELF_CHOSEN_KINDS, "states": sorted(US_STATES)},
     )
 
 
@@ -213,7 +214,7 @@ async def sign_up(request: Request, session: SessionDep) -> Response:
             {
                 "values": values,
                 "errors": errors,
-                "kinds": ORGANIZATION_KINDS,
+                "kinds": SELF_CHOSEN_KINDS,
                 "states": sorted(US_STATES),
             },
             status=422,
@@ -238,7 +239,7 @@ async def sign_up(request: Request, session: SessionDep) -> Response:
             {
                 "values": values,
                 "errors": errors,
-                "kinds": ORGANIZATION_KINDS,
+                "kinds": SELF_CHOSEN_KINDS,
                 "states": sorted(US_STATES),
             },
             status=exc.status,
@@ -267,13 +268,23 @@ def dashboard(request: Request, session: SessionDep, user: WebUser) -> Response:
         context["organization"] = accounts_service.get_organization(
             session=session, user=user, organization_id=user.organization_id
         )
+        # Open to this organization: a district's internal RFPs only to its own units.
         rfps, _ = rfp_service.list_rfps(
-            session=session, user=None, status=RfpStatus.published, page=PageParams(limit=200)
+            session=session, user=user, status=RfpStatus.published, page=PageParams(limit=200)
         )
         context["open_rfps"] = rfps
         context["proposals"] = proposal_service.own_proposals(session=session, user=user)
     return page(request, user, "dashboard.html", context)
 
 
-for pages in (account, partner, reviewer, staff, staff_reviews, district, notifications):
+for pages in (
+    account,
+    partner,
+    reviewer,
+    staff,
+    staff_reviews,
+    district,
+    district_units,
+    notifications,
+):
     router.include_router(pages.router)

@@ -1,5 +1,5 @@
 """district selection: direct-award RFPs for named clusters, ranked clusters on proposals,
-award runs, and earned listing categories
+award runs, earned listing categories, and districts' own units as applicants
 
 Revision ID: 0015
 Revises: 0014
@@ -28,6 +28,16 @@ def upgrade() -> None:
         )
         batch.add_column(sa.Column("cluster_ids", JSONType, nullable=False, server_default="[]"))
         batch.add_column(sa.Column("category_min_level", sa.Integer(), nullable=True))
+        batch.add_column(
+            sa.Column("applicants", sa.String(length=16), nullable=False, server_default="any")
+        )
+    # A district's own units (internal Lead Partners) belong to it.
+    with op.batch_alter_table("organizations") as batch:
+        batch.add_column(sa.Column("district_id", sa.String(length=32), nullable=True))
+        batch.create_index("ix_organizations_district_id", ["district_id"])
+        batch.create_foreign_key(
+            "fk_organizations_district_id", "agencies", ["district_id"], ["id"]
+        )
     # Existing district RFPs keep what they did (a list) until their staff choose otherwise.
     with op.batch_alter_table("proposals") as batch:
         batch.add_column(sa.Column("cluster_ids", JSONType, nullable=False, server_default="[]"))
@@ -44,7 +54,12 @@ def downgrade() -> None:
         batch.drop_column("rfp_id")
     with op.batch_alter_table("proposals") as batch:
         batch.drop_column("cluster_ids")
+    with op.batch_alter_table("organizations") as batch:
+        batch.drop_constraint("fk_organizations_district_id", type_="foreignkey")
+        batch.drop_index("ix_organizations_district_id")
+        batch.drop_column("district_id")
     with op.batch_alter_table("rfps") as batch:
+        batch.drop_column("applicants")
         batch.drop_column("category_min_level")
         batch.drop_column("cluster_ids")
         batch.drop_column("selection")
