@@ -41,6 +41,13 @@ def test_categories_are_earned_from_criterion_levels(api: Api) -> None:
         "social_emotional_learning",
     ]
     assert listed[staffing.organization_id]["categories"] == ["human_capital", "policy_and_legal"]
+    # The public list filters by what each provider was approved for, on the API and the page.
+    url = f"{V1}/preferred-providers?state=VA&category=extended_day"
+    filtered = api.client.get(url).json()["items"]
+    assert [row["organization_id"] for row in filtered] == [model.organization_id]
+    assert_problem(api.client.get(f"{V1}/preferred-providers?category=astrology"), 422)
+    page = api.client.get("/preferred-providers?state=VA&category=human_capital").text
+    assert "1 listed provider in VA approved for" in page
 
 
 def test_categories_change_only_by_an_audited_patch_of_the_listing_agency(api: Api) -> None:

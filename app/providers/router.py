@@ -10,6 +10,7 @@ from app.core.routing import api_router
 from app.deps import CurrentUser, SessionDep
 from app.providers import service as provider_service
 from app.providers.schemas import ListingUpdate, PreferredProviderRead
+from app.rfps.schemas import NeedsArea
 
 router = api_router(tags=["preferred providers"])
 
@@ -26,10 +27,13 @@ def preferred_providers(
     session: SessionDep,
     page: PageDep,
     state: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2,3}$")] = None,
+    category: Annotated[
+        NeedsArea | None, Query(description="a needs area the listing covers")
+    ] = None,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ) -> Any:
     items, total = provider_service.preferred_providers(
-        session=session, state=state, limit=page.limit, offset=page.offset
+        session=session, state=state, limit=page.limit, offset=page.offset, category=category
     )
     body = Page[PreferredProviderRead](items=items, total=total).model_dump_json()
     headers = public_headers(f'"{hashlib.sha256(body.encode()).hexdigest()}"')

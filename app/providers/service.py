@@ -17,7 +17,7 @@ from app.rfps.models import Rfp
 
 
 def preferred_providers(
-    *, session: Session, state: str | None, limit: int, offset: int
+    *, session: Session, state: str | None, limit: int, offset: int, category: str | None = None
 ) -> tuple[list[PreferredProviderRead], int]:
     today = utcnow().date()
     query = (
@@ -37,7 +37,11 @@ def preferred_providers(
             col(Organization.name),
         )
     ).all()
-    items = [_read(listing, org, rfp, agency) for listing, org, rfp, agency in rows]
+    items = [
+        _read(listing, org, rfp, agency)
+        for listing, org, rfp, agency in rows
+        if category is None or category in listing.categories
+    ]
     return items[offset : offset + limit], len(items)
 
 

@@ -41,6 +41,7 @@ from app.web import (
     staff_reviews,
 )
 from app.web.pages import PAGE_SIZE, SELF_CHOSEN_KINDS, Csrf, WebUser, keep_on_form, page
+from scoring.matching import NEEDS_AREA_TITLES
 
 router = page_router()
 
@@ -120,16 +121,25 @@ def providers_page(
     session: SessionDep,
     user: WebUser,
     state: Annotated[str | None, Query(max_length=3)] = None,
+    category: Annotated[str | None, Query(max_length=64)] = None,
 ) -> HTMLResponse:
     chosen = state.upper() if state and state.upper() in US_STATES else None
+    area = category if category in NEEDS_AREA_TITLES else None
     items, total = provider_service.preferred_providers(
-        session=session, state=chosen, limit=200, offset=0
+        session=session, state=chosen, limit=200, offset=0, category=area
     )
     return page(
         request,
         user,
         "providers.html",
-        {"providers": items, "total": total, "state": chosen, "states": sorted(US_STATES)},
+        {
+            "providers": items,
+            "total": total,
+            "state": chosen,
+            "states": sorted(US_STATES),
+            "category": area,
+            "categories": list(NEEDS_AREA_TITLES.items()),
+        },
     )
 
 
