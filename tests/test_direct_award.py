@@ -205,6 +205,10 @@ def test_an_accepted_award_leads_to_the_mou_and_closes_the_cluster(api: Api) -> 
         **SIMPLE,
     )
     [award] = _finalize(api, staff, rfp.id)["awards"]
+    # The partner hears of the award, in words that say what it is.
+    inbox = api.client.get(f"{V1}/me/notifications", headers=partner.headers).json()["items"]
+    [told] = [n for n in inbox if n["kind"] == "match_proposed"]
+    assert told["subject"] == "An award was proposed: West cluster"
     assert_problem(
         api.client.post(f"{V1}/matches/{award['match_id']}/accept", headers=partner.headers), 403
     )

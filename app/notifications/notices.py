@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from app.accounts.models import Agency, Organization, User
 from app.core.config import get_settings
 from app.core.security import token_digest
-from app.matching.models import Match
+from app.matching.models import Match, MatchingRun
 from app.mous.models import Mou
 from app.notifications import policies
 from app.notifications.service import notify
@@ -235,7 +235,10 @@ def _match_context(session: Session, match: Match) -> dict[str, str]:
 
 
 def matches_proposed(session: Session, *, run_id: str) -> None:
-    """A matching run's proposals, to each partner matched (the district ran it)."""
+    """A matching run's proposals, or a direct-award RFP's awards, to each partner matched
+    (the district ran it, or finalized its RFP)."""
+    run = session.get(MatchingRun, run_id)
+    rfp = session.get(Rfp, run.rfp_id) if run is not None and run.rfp_id else None
     for match in session.exec(select(Match).where(Match.run_id == run_id)):
         notify(
             session,
@@ -243,7 +246,7 @@ def matches_proposed(session: Session, *, run_id: str) -> None:
             recipients=policies.match_parties(session, match, partner_side=True),
             event_key=match.id,
             path="/matches",
-            context=_match_context(session, match),
+            context={**_match_context(session, match), "rfp_title": rfp.title if rfp else ""},
         )
 
 
