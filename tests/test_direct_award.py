@@ -2,8 +2,11 @@
 clusters, the optimal award, declines and awards made again; and listings that say what
 each provider was approved for."""
 
+import io
 import itertools
 from typing import Any
+
+from pypdf import PdfReader
 
 from tests.support import (
     Actor,
@@ -270,6 +273,12 @@ def test_clusters_offered_are_the_districts_own_and_in_one_open_rfp_at_a_time(ap
     assert public["clusters"][0]["schools"][0]["nces_id"].startswith("51")
     pdf = api.client.get(f"{V1}/rfps/{first['id']}/document.pdf")
     assert pdf.status_code == 200
+    words = " ".join(
+        " ".join((page.extract_text() or "").split())
+        for page in PdfReader(io.BytesIO(pdf.content)).pages
+    )
+    assert "Clusters offered" in words and offered["name"] in words
+    assert offered["schools"][0]["nces_id"] in words and "1200 students" in words
 
     second = create_rfp(api, staff, "district-cluster-partner", cluster_ids=[mine])
     taken = assert_problem(
