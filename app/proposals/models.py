@@ -32,6 +32,8 @@ class Proposal(SQLModel, table=True):
     # Direct award: the clusters applied for, best first.
     cluster_ids: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
     latest_version: int = 0
+    # Marked by staff after the written review: goes on to the interview stage.
+    finalist: bool = False
     submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Bumped on every change of the working copy; the ETag.

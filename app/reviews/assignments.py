@@ -15,6 +15,7 @@ from app.reviews.models import (
     Assignment,
     AssignmentStatus,
     PanelMember,
+    Stage,
 )
 from app.reviews.stage import REVIEWABLE, record, require_review_phase
 from app.rfps import service as rfp_service
@@ -32,14 +33,56 @@ def reviewable_proposals(session: Session, rfp: Rfp) -> list[Proposal]:
     )
 
 
-def active_assignments(session: Session, rfp: Rfp) -> list[Assignment]:
-    return list(
-        session.exec(
-            select(Assignment)
-            .where(Assignment.rfp_id == rfp.id, col(Assignment.removed_at).is_(None))
-            .order_by(col(Assignment.created_at), col(Assignment.id))
-        )
+def active_assignments(
+    session: Session, rfp: Rfp, stage: Stage | None = Stage.written
+) -> list[Assignment]:
+    """The RFP's assignments not removed, of one stage (None: every stage)."""
+    query = select(Assignment).where(
+        Assignment.rfp_id == rfp.id, col(Assignment.removed_at).is_(None)
     )
+    if stage is not None:
+        query = query.where(Assignment.stage == stage)
+    return list(session.exec(query.order_by(col(Assignment.created_at), col(Assignment.id))))
+
+
+def finalists(session: Session, rfp: Rfp) -> list[Proposal]:
+    return [p for p in reviewable_proposals(session, rfp) if p.finalist]
+
+
+def mark_finalists(
+    *, session: Session, actor: User, rfp_id: str, proposal_ids: list[str]
+) -> list[Proposal]:
+    """The proposals that go on to the interview, once every written review is in."""
+    rfp = rfp_service.get_managed(session=session, user=actor, rfp_id=rfp_id)
+    require_review_phase(rfp)
+    if rfp_service.content_of(rfp).stages.interview is None:
+        raise Conflict("This RFP has no interview stage.", slug="no-interview-stage")
+    written = active_assignments(session, rfp)
+    if not written or any(a.status != AssignmentStatus.submitted for a in written):
+        raise Conflict(
+            "Finalists are chosen once every written review is submitted.",
+            slug="reviews-pending",
+        )
+    proposals = {p.id: p for p in reviewable_proposals(session, rfp)}
+    for index, proposal_id in enumerate(proposal_ids):
+        if proposal_id not in proposals:
+            raise Unprocessable.at(
+                ["body", "proposal_ids", index], "No submitted proposal with this id on this RFP."
+            )
+    interviewed = {a.proposal_id for a in active_assignments(session, rfp, Stage.interview)}
+    dropped = sorted(interviewed - set(proposal_ids))
+    if dropped:
+        raise Conflict(
+            "A proposal with interview assignments stays a finalist; remove them first.",
+            slug="interview-assigned",
+        )
+    chosen = set(proposal_ids)
+    for proposal in proposals.values():
+        proposal.finalist = proposal.id in chosen
+        session.add(proposal)
+    record(session, actor, rfp, "finalists.marked", "rfp", rfp.id, proposal_ids=sorted(chosen))
+    session.commit()
+    return finalists(session, rfp)
 
 
 def _panel_ids(session: Session, rfp: Rfp) -> list[str]:
@@ -54,17 +97,28 @@ def _panel_ids(session: Session, rfp: Rfp) -> list[str]:
 
 
 def _place(
-    session: Session, actor: User, rfp: Rfp, proposal_id: str, reviewer_id: str
+    session: Session,
+    actor: User,
+    rfp: Rfp,
+    proposal_id: str,
+    reviewer_id: str,
+    stage: Stage = Stage.written,
 ) -> Assignment:
-    """Create the assignment, or bring back one removed earlier (the pair is unique)."""
+    """Create the assignment, or bring back one removed earlier (unique per stage)."""
     row = session.exec(
         select(Assignment).where(
-            Assignment.proposal_id == proposal_id, Assignment.reviewer_id == reviewer_id
+            Assignment.proposal_id == proposal_id,
+            Assignment.reviewer_id == reviewer_id,
+            Assignment.stage == stage,
         )
     ).first()
     if row is None:
         row = Assignment(
-            rfp_id=rfp.id, proposal_id=proposal_id, reviewer_id=reviewer_id, created_by=actor.id
+            rfp_id=rfp.id,
+            proposal_id=proposal_id,
+            reviewer_id=reviewer_id,
+            created_by=actor.id,
+            stage=stage,
         )
     else:
         row.removed_at = None
@@ -111,7 +165,13 @@ def auto_assign(*, session: Session, actor: User, rfp_id: str) -> list[Assignmen
 
 
 def add_assignment(
-    *, session: Session, actor: User, rfp_id: str, proposal_id: str, reviewer_id: str
+    *,
+    session: Session,
+    actor: User,
+    rfp_id: str,
+    proposal_id: str,
+    reviewer_id: str,
+    stage: Stage = Stage.written,
 ) -> Assignment:
     rfp = rfp_service.get_managed(session=session, user=actor, rfp_id=rfp_id)
     require_review_phase(rfp)
@@ -119,6 +179,10 @@ def add_assignment(
     if proposal is None or proposal.rfp_id != rfp.id or proposal.status not in REVIEWABLE:
         raise Unprocessable.at(
             ["body", "proposal_id"], "No submitted proposal with this id on this RFP."
+        )
+    if stage == Stage.interview and not proposal.finalist:
+        raise Unprocessable.at(
+            ["body", "proposal_id"], "Only a finalist is interviewed: mark the finalists first."
         )
     reviewer = session.get(User, reviewer_id)
     if reviewer is None or not policies.is_panel_member(session, reviewer, rfp.id):
@@ -131,12 +195,13 @@ def add_assignment(
         select(Assignment.id).where(
             Assignment.proposal_id == proposal.id,
             Assignment.reviewer_id == reviewer.id,
+            Assignment.stage == stage,
             col(Assignment.removed_at).is_(None),
         )
     ).first()
     if duplicate is not None:
         raise Conflict("This reviewer is already assigned to this proposal.", slug="duplicate")
-    assignment = _place(session, actor, rfp, proposal.id, reviewer.id)
+    assignment = _place(session, actor, rfp, proposal.id, reviewer.id, stage)
     session.flush()
     record(
         session,
@@ -147,6 +212,7 @@ def add_assignment(
         assignment.id,
         proposal_id=proposal.id,
         reviewer_id=reviewer.id,
+        stage=str(stage),
     )
     try:
         session.commit()
@@ -172,7 +238,7 @@ def assignment_board(
             )
         ).all()
     )
-    return active_assignments(session, rfp), {
+    return active_assignments(session, rfp, None), {
         p.id: (p.organization_id, names.get(p.organization_id, "")) for p in proposals
     }
 

@@ -17,19 +17,20 @@ from app.proposals import service as proposal_service
 from app.proposals.models import Proposal, ProposalStatus
 from app.providers import service as provider_service
 from app.reviews.assignments import active_assignments
-from app.reviews.models import ApprovalDecision, AssignmentStatus
-from app.reviews.results import score_sheet
+from app.reviews.models import ApprovalDecision, AssignmentStatus, Stage
+from app.reviews.results import interview_totals, score_sheet
 from app.reviews.schemas import (
     Debrief,
     DebriefCriterion,
     DecisionRead,
 )
-from app.reviews.stage import record, require_review_phase
+from app.reviews.stage import criteria_of, record, require_review_phase
 from app.rfps import service as rfp_service
 from app.rfps.models import Rfp, RfpStatus, Selection
 from scoring import approval as approval_math
 from scoring import categories as categories_math
 from scoring import rubric as rubric_math
+from scoring import stages as stages_math
 
 LISTING_YEARS = 3
 
@@ -43,7 +44,7 @@ def finalize(
     sheet = score_sheet(session, rfp)
     proposals, consensus = sheet.proposals, sheet.consensus
     pending = [
-        a for a in active_assignments(session, rfp) if a.status != AssignmentStatus.submitted
+        a for a in active_assignments(session, rfp, None) if a.status != AssignmentStatus.submitted
     ]
     if pending:
         raise Conflict(f"{len(pending)} review(s) are not submitted yet.", slug="reviews-pending")
@@ -65,8 +66,27 @@ def finalize(
             )
     computed = rubric_math.proposal_results(rubric, sheet.scores, consensus)
     rule = content.approval.for_scoring()
-    decisions = {d.proposal_id: d for d in approval_math.decide(rubric, computed, rule)}
-    by_id = {r.proposal_id: r for r in computed}
+    written = {r.proposal_id: r.weighted_total for r in computed}
+    interview: dict[str, float | None] = {}
+    if content.stages.interview is None:
+        decisions = {d.proposal_id: d for d in approval_math.decide(rubric, computed, rule)}
+        by_id = {r.proposal_id: r for r in computed}
+    else:
+        interview = _interviewed(session, rfp, proposals)
+        # The rule applies to the finalists' combined totals; the others end at the
+        # written stage.
+        finals = stages_math.combine(computed, interview, content.stages.interview.weight)
+        decisions = {d.proposal_id: d for d in approval_math.decide(rubric, finals, rule)}
+        by_id = {r.proposal_id: r for r in computed} | {r.proposal_id: r for r in finals}
+        for result in computed:
+            if result.proposal_id not in interview:
+                decisions[result.proposal_id] = approval_math.Decision(
+                    proposal_id=result.proposal_id,
+                    approved=False,
+                    reason="It was not chosen as a finalist for the interview.",
+                    rank=None,
+                    weighted_total=result.weighted_total,
+                )
     agency = session.get(Agency, rfp.agency_id)
     assert agency is not None
     now = utcnow()
@@ -92,6 +112,8 @@ def finalize(
                 weighted_total=result.weighted_total,
                 normalized_total=result.normalized_total,
                 rank=decision.rank,
+                written_total=written[proposal.id] if interview else None,
+                interview_total=interview.get(proposal.id),
                 criteria=[
                     {"key": c.key, "value": c.value, "mean": c.mean, "consensus": c.consensus}
                     for c in result.criteria
@@ -135,6 +157,8 @@ def finalize(
                 reason=decision.reason,
                 weighted_total=result.weighted_total,
                 rank=decision.rank,
+                written_total=written[proposal.id] if interview else None,
+                interview_total=interview.get(proposal.id),
             )
         )
     rfp.status = RfpStatus.finalized
@@ -158,6 +182,24 @@ def finalize(
     session.commit()
     out.sort(key=lambda d: (d.rank is None, d.rank or 0))
     return out, award_service.awards_view(session, rfp) if direct_award else None
+
+
+def _interviewed(session: Session, rfp: Rfp, proposals: list[Proposal]) -> dict[str, float | None]:
+    """The finalists' interview totals, once each finalist has one."""
+    finalists = [p for p in proposals if p.finalist]
+    if not finalists:
+        raise Conflict(
+            "This RFP interviews finalists: mark them and score their interviews first.",
+            slug="finalists-missing",
+        )
+    totals = interview_totals(session, rfp)
+    waiting = [p for p in finalists if totals.get(p.id) is None]
+    if waiting:
+        raise Conflict(
+            f"{len(waiting)} finalist(s) have no submitted interview yet.",
+            slug="interviews-pending",
+        )
+    return {p.id: totals[p.id] for p in finalists}
 
 
 def _ranked_clusters(session: Session, proposal: Proposal) -> list[str]:
@@ -229,6 +271,8 @@ def decisions(*, session: Session, actor: User, rfp_id: str) -> list[DecisionRea
             reason=d.reason,
             weighted_total=d.weighted_total,
             rank=d.rank,
+            written_total=d.written_total,
+            interview_total=d.interview_total,
         )
         for d, p in rows
     ]
@@ -240,27 +284,40 @@ def debrief(*, session: Session, actor: User, proposal_id: str) -> Debrief:
     decision = session.get(ApprovalDecision, proposal.id)
     if decision is None:
         raise NotFound("Debrief (available once the RFP is finalized)")
-    sheet = score_sheet(session, rfp)
+    interviewed = proposal.finalist and decision.interview_total is not None
+    return Debrief(
+        decision="approved" if decision.approved else "not_approved",
+        reason=decision.reason,
+        weighted_total=decision.weighted_total,
+        rank=decision.rank,
+        criteria=_debrief_criteria(session, rfp, proposal, Stage.written),
+        written_total=decision.written_total,
+        interview_total=decision.interview_total,
+        interview_criteria=_debrief_criteria(session, rfp, proposal, Stage.interview)
+        if interviewed
+        else [],
+    )
+
+
+def _debrief_criteria(
+    session: Session, rfp: Rfp, proposal: Proposal, stage: Stage
+) -> list[DebriefCriterion]:
+    """One stage's criteria with the scores and comments given, without identities."""
+    sheet = score_sheet(session, rfp, stage)
     consensus = sheet.consensus.get(proposal.id, {})
     comments = sheet.comments.get(proposal.id, {})
     per_criterion: dict[str, list[int]] = defaultdict(list)
     for reviewer_scores in sheet.scores.get(proposal.id, {}).values():
         for key, value in reviewer_scores.items():
             per_criterion[key].append(value)
-    return Debrief(
-        decision="approved" if decision.approved else "not_approved",
-        reason=decision.reason,
-        weighted_total=decision.weighted_total,
-        rank=decision.rank,
-        # Sorted, so neither order nor position links a score or comment to a reviewer.
-        criteria=[
-            DebriefCriterion(
-                key=c.key,
-                title=c.title,
-                scores=sorted(per_criterion.get(c.key, [])),
-                comments=sorted(comments.get(c.key, [])),
-                consensus=consensus.get(c.key),
-            )
-            for c in rfp_service.content_of(rfp).criteria
-        ],
-    )
+    # Sorted, so neither order nor position links a score or comment to a reviewer.
+    return [
+        DebriefCriterion(
+            key=c.key,
+            title=c.title,
+            scores=sorted(per_criterion.get(c.key, [])),
+            comments=sorted(comments.get(c.key, [])),
+            consensus=consensus.get(c.key),
+        )
+        for c in criteria_of(rfp, stage)
+    ]

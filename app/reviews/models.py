@@ -56,14 +56,20 @@ class ConflictEvent(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class Stage(StrEnum):
+    written = "written"
+    interview = "interview"
+
+
 class Assignment(SQLModel, table=True):
     __tablename__ = "assignments"
-    __table_args__ = (UniqueConstraint("proposal_id", "reviewer_id"),)
+    __table_args__ = (UniqueConstraint("proposal_id", "reviewer_id", "stage"),)
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     rfp_id: str = Field(foreign_key="rfps.id", max_length=32, index=True)
     proposal_id: str = Field(foreign_key="proposals.id", max_length=32, index=True)
     reviewer_id: str = Field(foreign_key="users.id", max_length=32, index=True)
+    stage: str = Field(default=Stage.written, max_length=16)
     status: str = Field(default=AssignmentStatus.assigned, max_length=16)
     created_by: str = Field(max_length=32)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -123,6 +129,9 @@ class ApprovalDecision(SQLModel, table=True):
     weighted_total: float | None = None
     normalized_total: float | None = None
     rank: int | None = None
+    # Two-stage RFPs: each stage's total (weighted_total is then the combined one).
+    written_total: float | None = None
+    interview_total: float | None = None
     # The per-criterion values the decision rested on, kept for the debrief.
     criteria: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSONType, nullable=False)

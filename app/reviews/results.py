@@ -19,6 +19,7 @@ from app.reviews.models import (
     AssignmentStatus,
     Consensus,
     Score,
+    Stage,
 )
 from app.reviews.schemas import (
     ConsensusWrite,
@@ -34,6 +35,7 @@ from app.rfps.models import Rfp, RfpStatus
 from scoring import agreement as agreement_math
 from scoring import ranking as ranking_math
 from scoring import rubric as rubric_math
+from scoring import stages as stages_math
 
 
 @dataclass(frozen=True)
@@ -59,9 +61,13 @@ class ScoreSheet:
     """proposal_id -> criterion_key -> the submitted reviews' non-empty comments."""
 
 
-def score_sheet(session: Session, rfp: Rfp) -> ScoreSheet:
+def score_sheet(session: Session, rfp: Rfp, stage: Stage = Stage.written) -> ScoreSheet:
+    """The written stage's sheet, or with `stage` interview the finalists' interviews
+    (never with consensus: an interview is the mean of its panel's scores)."""
     proposals = reviewable_proposals(session, rfp)
-    assignments = active_assignments(session, rfp)
+    if stage == Stage.interview:
+        proposals = [p for p in proposals if p.finalist]
+    assignments = active_assignments(session, rfp, stage)
     assigned: Counter[str] = Counter()
     reviewed: Counter[str] = Counter()
     submitted: dict[str, Assignment] = {}
@@ -87,7 +93,8 @@ def score_sheet(session: Session, rfp: Rfp) -> ScoreSheet:
     for row in session.exec(
         select(Consensus).where(col(Consensus.proposal_id).in_([p.id for p in proposals]))
     ):
-        consensus[row.proposal_id][row.criterion_key] = row.value
+        if stage == Stage.written:
+            consensus[row.proposal_id][row.criterion_key] = row.value
     return ScoreSheet(
         proposals=proposals,
         scores=scores,
@@ -113,6 +120,8 @@ def compute_results(session: Session, rfp: Rfp) -> ResultsRead:
         ).all()
     )
     titles = {c.key: c.title for c in rubric}
+    interview = interview_totals(session, rfp)
+    weight = rfp_service.content_of(rfp).stages.interview
     items = []
     for proposal in sheet.proposals:
         result = computed[proposal.id]
@@ -138,6 +147,13 @@ def compute_results(session: Session, rfp: Rfp) -> ResultsRead:
                 ],
                 reviews_submitted=sheet.reviews[proposal.id].submitted,
                 reviews_assigned=sheet.reviews[proposal.id].assigned,
+                finalist=proposal.finalist,
+                interview_total=interview.get(proposal.id),
+                combined_total=stages_math.combined_total(
+                    result.weighted_total, interview.get(proposal.id), weight.weight
+                )
+                if weight is not None and proposal.finalist
+                else None,
             )
         )
     items.sort(key=lambda row: (row.rank is None, row.rank or 0, row.organization_name))
@@ -146,6 +162,19 @@ def compute_results(session: Session, rfp: Rfp) -> ResultsRead:
         total=len(items),
         agreement=agreement_math.agreement_from_cube(cube),
     )
+
+
+def interview_totals(session: Session, rfp: Rfp) -> dict[str, float | None]:
+    """Each finalist's interview total (0-100, the mean of its interview panel's scores);
+    empty for an RFP without an interview stage."""
+    rubric = rubric_of(rfp, Stage.interview)
+    if not rubric:
+        return {}
+    sheet = score_sheet(session, rfp, Stage.interview)
+    return {
+        r.proposal_id: r.weighted_total
+        for r in rubric_math.proposal_results(rubric, sheet.scores, {})
+    }
 
 
 def results(*, session: Session, actor: User, rfp_id: str) -> ResultsRead:

@@ -25,6 +25,8 @@ from app.reviews.schemas import (
     ConsensusWrite,
     Debrief,
     DecisionRead,
+    FinalistsRead,
+    FinalistsWrite,
     FinalizeRead,
     FinalizeRequest,
     PanelMemberRead,
@@ -126,8 +128,20 @@ def add_assignment(
         rfp_id=rfp_id,
         proposal_id=body.proposal_id,
         reviewer_id=body.reviewer_id,
+        stage=body.stage,
     )
     return AssignmentRow.model_validate(assignment, from_attributes=True)
+
+
+@router.post("/rfps/{rfp_id}/finalists", response_model=FinalistsRead)
+def mark_finalists(
+    session: SessionDep, user: CurrentUser, rfp_id: str, body: FinalistsWrite
+) -> FinalistsRead:
+    """The proposals that go on to the interview stage (staff, once written reviews are in)."""
+    chosen = assignment_service.mark_finalists(
+        session=session, actor=user, rfp_id=rfp_id, proposal_ids=body.proposal_ids
+    )
+    return FinalistsRead(proposal_ids=[p.id for p in chosen])
 
 
 @router.delete("/assignments/{assignment_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -5,7 +5,7 @@ from pydantic import AliasChoices, BaseModel, EmailStr, Field, StringConstraints
 
 from app.matching.schemas import AwardRead, UnmatchedCluster
 from app.proposals.schemas import ProposalRead
-from app.reviews.models import AssignmentStatus
+from app.reviews.models import AssignmentStatus, Stage
 from app.rfps.schemas import Criterion
 
 Comment = Annotated[str, StringConstraints(max_length=10_000)]
@@ -82,6 +82,7 @@ class ConflictRead(BaseModel):
 class AssignmentCreate(BaseModel):
     proposal_id: str
     reviewer_id: str
+    stage: Stage = Stage.written  # interview: a finalist's interview, on its own rubric
 
 
 class AssignmentRow(BaseModel):
@@ -89,6 +90,7 @@ class AssignmentRow(BaseModel):
     rfp_id: str
     proposal_id: str
     reviewer_id: str
+    stage: Stage = Stage.written
     status: AssignmentStatus
     submitted_at: datetime | None
 
@@ -122,6 +124,7 @@ class ScoresSaved(BaseModel):
 class AssignmentDetail(BaseModel):
     id: str
     rfp_id: str
+    stage: Stage = Stage.written
     status: AssignmentStatus
     proposal: ProposalRead
     criteria: list[Criterion]
@@ -148,6 +151,10 @@ class ResultRow(BaseModel):
     criteria: list[CriterionResultRead]
     reviews_submitted: int
     reviews_assigned: int
+    # Two-stage RFPs: a finalist's interview total (0-100) and the combined total.
+    finalist: bool = False
+    interview_total: float | None = None
+    combined_total: float | None = None
 
 
 class ResultsRead(BaseModel):
@@ -172,6 +179,14 @@ class ConsensusRead(BaseModel):
     set_at: datetime
 
 
+class FinalistsWrite(BaseModel):
+    proposal_ids: list[str]
+
+
+class FinalistsRead(BaseModel):
+    proposal_ids: list[str]
+
+
 class FinalizeRequest(BaseModel):
     valid_until: date | None = None
 
@@ -182,8 +197,10 @@ class DecisionRead(BaseModel):
     organization_name: str
     decision: Literal["approved", "not_approved"]
     reason: str
-    weighted_total: float | None
+    weighted_total: float | None  # the combined total where finalists were interviewed
     rank: int | None
+    written_total: float | None = None
+    interview_total: float | None = None
 
 
 class FinalizeRead(BaseModel):
@@ -210,3 +227,8 @@ class Debrief(BaseModel):
     weighted_total: float | None
     rank: int | None
     criteria: list[DebriefCriterion]
+    # Two-stage RFPs: each stage's total and the interview's criteria (scores sorted, no
+    # names), empty for a proposal that was not a finalist.
+    written_total: float | None = None
+    interview_total: float | None = None
+    interview_criteria: list[DebriefCriterion] = []

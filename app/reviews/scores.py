@@ -16,6 +16,7 @@ from app.reviews.models import (
     AssignmentStatus,
     Score,
     ScoreHistory,
+    Stage,
 )
 from app.reviews.schemas import (
     AssignmentDetail,
@@ -23,8 +24,7 @@ from app.reviews.schemas import (
     ScoresSaved,
     ScoresWrite,
 )
-from app.reviews.stage import record, require_review_phase, rubric_of
-from app.rfps import service as rfp_service
+from app.reviews.stage import criteria_of, record, require_review_phase, rubric_of
 from scoring import rubric as rubric_math
 
 
@@ -56,10 +56,11 @@ def _current_scores(session: Session, assignment_id: str) -> list[Score]:
 def assignment_detail(*, session: Session, actor: User, assignment_id: str) -> AssignmentDetail:
     assignment, rfp, proposal = own_assignment(session, actor, assignment_id)
     scores = {s.criterion_key: s for s in _current_scores(session, assignment.id)}
-    criteria = rfp_service.content_of(rfp).criteria
+    criteria = criteria_of(rfp, assignment.stage)
     return AssignmentDetail(
         id=assignment.id,
         rfp_id=rfp.id,
+        stage=Stage(assignment.stage),
         status=AssignmentStatus(assignment.status),
         proposal=proposal_service.read(
             session=session, proposal=proposal, rfp=rfp, working_copy=False
@@ -82,7 +83,7 @@ def save_scores(
         raise Conflict(
             "This review was submitted; ask the RFP staff to reopen it to change scores."
         )
-    rubric = rubric_of(rfp)
+    rubric = rubric_of(rfp, assignment.stage)
     for n, item in enumerate(data.scores):
         criterion = criterion_of(rubric, item.criterion_key)
         check_level(criterion, item.value, ["body", "scores", n, "value"])
@@ -135,7 +136,7 @@ def submit_assignment(*, session: Session, actor: User, assignment_id: str) -> A
         raise Conflict("This review was already submitted.")
     scores = {s.criterion_key: s for s in _current_scores(session, assignment.id)}
     errors: list[dict[str, Any]] = []
-    for criterion in rubric_of(rfp):
+    for criterion in rubric_of(rfp, assignment.stage):
         score = scores.get(criterion.key)
         if score is None:
             errors.append({"loc": ["scores", criterion.key], "msg": f"Score '{criterion.title}'."})

@@ -12,6 +12,7 @@ from app.proposals.models import ProposalStatus
 from app.reviews import policies
 from app.rfps import service as rfp_service
 from app.rfps.models import Rfp, RfpStatus
+from app.rfps.schemas import Criterion
 from scoring import rubric as rubric_math
 
 REVIEWABLE = (ProposalStatus.submitted, ProposalStatus.approved, ProposalStatus.not_approved)
@@ -47,6 +48,16 @@ def panel_rfp(*, session: Session, actor: User, rfp_id: str) -> Rfp:
     return rfp
 
 
-def rubric_of(rfp: Rfp) -> list[rubric_math.Criterion]:
-    """The RFP's published rubric as the scoring core's criteria."""
-    return rfp_service.content_of(rfp).rubric()
+def rubric_of(rfp: Rfp, stage: str = "written") -> list[rubric_math.Criterion]:
+    """The RFP's published rubric of a stage (written, or the finalists' interview) as the
+    scoring core's criteria."""
+    content = rfp_service.content_of(rfp)
+    return content.interview_rubric() if stage == "interview" else content.rubric()
+
+
+def criteria_of(rfp: Rfp, stage: str = "written") -> list[Criterion]:
+    """The stage's criteria as the RFP states them (titles, descriptors)."""
+    content = rfp_service.content_of(rfp)
+    if stage == "interview":
+        return list(content.stages.interview.criteria) if content.stages.interview else []
+    return list(content.criteria)

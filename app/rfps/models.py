@@ -58,6 +58,8 @@ class Rfp(SQLModel, table=True):
     # A listed provider earns a criterion's needs areas at this level or above.
     category_min_level: int | None = None
     applicants: str = Field(default=Applicants.any, max_length=16)
+    # Optional later stages: {"interview": {"criteria": [...], "weight": 30}}.
+    stages: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     # Bumped on every change; the ETag and the document cache key.
     version: int = 1
     created_by: str = Field(max_length=32)

@@ -129,6 +129,19 @@ Sections = Annotated[list[Section], AfterValidator(_unique_keys)]
 Criteria = Annotated[list[Criterion], AfterValidator(_unique_keys)]
 Attachments = Annotated[list[RequiredAttachment], AfterValidator(_unique_keys)]
 
+
+class InterviewStage(_Strict):
+    """Finalists are interviewed and scored on their own rubric; the final total combines
+    the written and interview totals, `weight` percent from the interview."""
+
+    criteria: Annotated[Criteria, Field(min_length=1)]
+    weight: Annotated[float, Field(gt=0, lt=100)] = 30.0
+
+
+class Stages(_Strict):
+    interview: InterviewStage | None = None
+
+
 DEADLINE_YEARS_AHEAD = 10
 
 
@@ -165,6 +178,7 @@ class RfpContent(_Strict):
     cluster_ids: ClusterIds = []
     category_min_level: Annotated[int | None, Field(ge=0, le=100)] = None
     applicants: Applicants = Applicants.any
+    stages: Stages = Stages()
 
     @model_validator(mode="after")
     def _clusters_only_for_direct_award(self) -> "RfpContent":
@@ -175,7 +189,20 @@ class RfpContent(_Strict):
             and self.selection != Selection.direct_award
         ):
             raise ValueError("applicants: only a district's RFP is limited to its own units")
+        if self.stages.interview is not None:
+            written = {c.key for c in self.criteria}
+            shared = sorted(written & {c.key for c in self.stages.interview.criteria})
+            if shared:
+                raise ValueError(
+                    "stages.interview: interview criteria need keys of their own; "
+                    f"also written criteria: {', '.join(shared)}"
+                )
         return self
+
+    def interview_rubric(self) -> list[rubric_math.Criterion]:
+        """The interview stage's criteria as the scoring core's rubric (none without one)."""
+        stage = self.stages.interview
+        return [c.for_scoring() for c in stage.criteria] if stage else []
 
     def rubric(self) -> list[rubric_math.Criterion]:
         """The criteria as the scoring core's rubric."""
@@ -233,6 +260,7 @@ class RfpCreate(BaseModel):
     cluster_ids: ClusterIds | None = None
     category_min_level: Annotated[int | None, Field(ge=0, le=100)] = None
     applicants: Applicants | None = None
+    stages: Stages | None = None
 
 
 class RfpUpdate(BaseModel):
@@ -252,6 +280,7 @@ class RfpUpdate(BaseModel):
     cluster_ids: ClusterIds | None = None
     category_min_level: Annotated[int | None, Field(ge=0, le=100)] = None
     applicants: Applicants | None = None
+    stages: Stages | None = None
 
 
 class OfferedSchool(BaseModel):
@@ -291,6 +320,7 @@ class RfpRead(BaseModel):
     cluster_ids: list[str]
     category_min_level: int | None
     applicants: Applicants
+    stages: Stages
     # Direct award: the clusters on offer, as applicants need to know them.
     clusters: list[OfferedCluster] = []
     version: int

@@ -46,6 +46,7 @@ CONTENT_FIELDS = (
     "cluster_ids",
     "category_min_level",
     "applicants",
+    "stages",
 )
 
 
@@ -376,6 +377,9 @@ def publish_problems(rfp: Rfp, now: datetime) -> list[dict[str, Any]]:
         )
     if content.approval.all_sections_meet and not content.criteria:
         problems.append({"loc": ["approval"], "msg": "'Meets in every section' needs criteria."})
+    if content.stages.interview is not None:
+        for message in rubric_math.validate_rubric(content.interview_rubric()):
+            problems.append({"loc": ["stages", "interview", "criteria"], "msg": message})
     if content.selection == Selection.direct_award and not content.cluster_ids:
         problems.append(
             {"loc": ["cluster_ids"], "msg": "Choose at least one of the district's clusters."}

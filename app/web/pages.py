@@ -61,6 +61,7 @@ MESSAGES = {
     "attested": "Thank you. Your assignments are open.",
     "conflict": "The conflict is recorded.",
     "finalized": "The results are final and the preferred-provider list is published.",
+    "finalists": "The finalists are marked: assign their interviews on the panel tab.",
     "awarded": "The clusters are awarded: the district accepts or declines each award.",
     "imported": "The schools are imported.",
     "ranked": "Your ranking is saved.",

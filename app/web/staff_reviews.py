@@ -21,6 +21,7 @@ from app.reviews import conflicts as conflict_service
 from app.reviews import finalization as finalization_service
 from app.reviews import panel as panel_service
 from app.reviews import results as result_service
+from app.reviews.models import Stage
 from app.reviews.schemas import ConflictCreate, ConsensusWrite, ReviewerInvite
 from app.rfps import policies as rfp_policies
 from app.rfps.models import Rfp, Selection
@@ -34,6 +35,7 @@ from app.web.pages import (
     redirect,
     refused,
     text,
+    texts,
     validated,
 )
 from app.web.staff import managed_rfp, rfp_tab
@@ -166,6 +168,7 @@ def assign(
                 rfp_id=rfp_id,
                 proposal_id=text(form, "proposal_id"),
                 reviewer_id=text(form, "reviewer_id"),
+                stage=Stage.interview if text(form, "stage") == "interview" else Stage.written,
             )
     except ProblemError as exc:
         keep_on_form(session, exc)
@@ -196,6 +199,9 @@ def _results_tab(
     context: dict[str, Any] = {"results": None, "decisions": [], "errors": {}}
     if proposal_policies.bids_opened(rfp):  # never for a cancelled RFP: its bids stay sealed
         context["results"] = result_service.results(session=session, actor=user, rfp_id=rfp.id)
+        context["finalist_options"] = [
+            (row.proposal_id, row.organization_name) for row in context["results"].items
+        ]
         if rfp.finalized_at is not None:
             context["decisions"] = finalization_service.decisions(
                 session=session, actor=user, rfp_id=rfp.id
@@ -210,6 +216,21 @@ def _results_tab(
 @router.get("/manage/rfps/{rfp_id}/results", response_class=HTMLResponse)
 def results(request: Request, session: SessionDep, user: SignedIn, rfp_id: str) -> HTMLResponse:
     return _results_tab(request, session, user, managed_rfp(session, user, rfp_id))
+
+
+@router.post("/manage/rfps/{rfp_id}/finalists", response_class=HTMLResponse, dependencies=[Csrf])
+def mark_finalists(
+    request: Request, session: SessionDep, user: SignedIn, rfp_id: str, form: FormDep
+) -> Response:
+    rfp = managed_rfp(session, user, rfp_id)
+    try:
+        assignment_service.mark_finalists(
+            session=session, actor=user, rfp_id=rfp_id, proposal_ids=texts(form, "proposal_ids")
+        )
+    except ProblemError as exc:
+        keep_on_form(session, exc)
+        return _results_tab(request, session, user, rfp, refused(exc), exc.status)
+    return redirect(f"/manage/rfps/{rfp_id}/results", "finalists")
 
 
 @router.post("/manage/rfps/{rfp_id}/awards", response_class=HTMLResponse, dependencies=[Csrf])
