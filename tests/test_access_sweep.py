@@ -178,16 +178,20 @@ READS: dict[str, dict[str, str]] = {
         """
         anonymous             401      401      401      401      401      401
         reviewers             200      200      200      200      200      200
+        staff                 200      200      200      200      200      200
+        other_staff           200      200      200      200      200      200
         *                     403      403      403      403      403      403
         """
     ),
-    # An assignment's detail is the assigned reviewer's workspace; staff follow the review
-    # through the panel and results (so 403, the role never opens one).
+    # An assignment's detail is the assigned reviewer's workspace. Staff score only the
+    # finalist interviews of their own direct-award RFPs, so a reviewer's is 404 to them.
     "GET /api/v1/assignments/{p1_assignment}": grid(
         """
         anonymous             -        -        -        -        401      401
         assigned_reviewer     -        -        -        -        200      200
         reviewers             -        -        -        -        404      404
+        staff                 -        -        -        -        404      404
+        other_staff           -        -        -        -        404      404
         *                     -        -        -        -        403      403
         """
     ),
@@ -293,6 +297,8 @@ READS: dict[str, dict[str, str]] = {
         anonymous             -        -        -        -        in       in
         assigned_reviewer     -        -        -        -        200      200
         reviewers             -        -        -        -        404      404
+        staff                 -        -        -        -        404      404
+        other_staff           -        -        -        -        404      404
         *                     -        -        -        -        403      403
         """
     ),
@@ -546,6 +552,10 @@ WRITES: list[tuple[str, dict[str, Any], dict[str, str]]] = [
             anonymous             -        -        -        -        401      401
             assigned_reviewer     -        -        -        -        200      409
             reviewers             -        -        -        -        404      404
+        staff                 -        -        -        -        404      404
+        other_staff           -        -        -        -        404      404
+            staff                 -        -        -        -        404      404
+            other_staff           -        -        -        -        404      404
             *                     -        -        -        -        403      403
             """
         ),
@@ -584,6 +594,10 @@ WRITES: list[tuple[str, dict[str, Any], dict[str, str]]] = [
             anonymous             -        -        -        -        in       in
             assigned_reviewer     -        -        -        -        303      409
             reviewers             -        -        -        -        404      404
+        staff                 -        -        -        -        404      404
+        other_staff           -        -        -        -        404      404
+            staff                 -        -        -        -        404      404
+            other_staff           -        -        -        -        404      404
             *                     -        -        -        -        403      403
             """
         ),

@@ -250,3 +250,59 @@ def test_staff_mark_finalists_and_assign_interviews_on_the_pages(
     scorer = Person(client).sign_in(interviewer.email)
     page = text_of(scorer.get(f"/review/assignments/{mine['id']}"))
     assert "Vision for the cluster" in page and "The leadership team in person" in page
+
+
+def test_district_staff_sit_on_the_interview_panel_of_their_own_direct_award(
+    api: Api, client: httpx.Client
+) -> None:
+    staff = api.staff(kind="district")
+    colleague = api.staff(staff.agency_id)
+    cluster = district_cluster(api, staff)["id"]
+    partner = api.partner()
+    rfp = reviewed_rfp(
+        staff,
+        [partner],
+        [[2] * 7],
+        template="district-cluster-partner",
+        clusters=[[cluster]],
+        cluster_ids=[cluster],
+        **SETTINGS,
+    )
+    [proposal] = api.client.get(f"{V1}/rfps/{rfp.id}/proposals", headers=staff.headers).json()[
+        "items"
+    ]
+    api.client.post(
+        f"{V1}/rfps/{rfp.id}/finalists",
+        json={"proposal_ids": [proposal["id"]]},
+        headers=staff.headers,
+    )
+    assign = f"{V1}/rfps/{rfp.id}/assignments"
+    # Staff interview; they never take a written review, and another agency's staff never sit.
+    written = {"proposal_id": proposal["id"], "reviewer_id": colleague.id}
+    assert_problem(api.client.post(assign, json=written, headers=staff.headers), 422)
+    outsider = api.staff(kind="district")
+    elsewhere = {"proposal_id": proposal["id"], "reviewer_id": outsider.id, "stage": "interview"}
+    assert_problem(api.client.post(assign, json=elsewhere, headers=staff.headers), 422)
+    made = api.client.post(assign, json={**written, "stage": "interview"}, headers=staff.headers)
+    assert made.status_code == 201, made.text
+    # On the colleague's dashboard and scoring page, with the interview rubric.
+    person = Person(client).sign_in(colleague.email)
+    assert "Finalist interviews you score" in text_of(person.get("/dashboard"))
+    page = person.get(f"/review/assignments/{made.json()['id']}")
+    assert "Vision for the cluster" in text_of(page)
+    saved = person.post(
+        f"/review/assignments/{made.json()['id']}",
+        {
+            "score.interview_vision": "3",
+            "score.interview_team": "4",
+            "comment.interview_vision": "Clear.",
+            "comment.interview_team": "Strong.",
+            "action": "submit",
+        },
+    )
+    assert saved.status_code == 303, saved.text
+    results = api.client.get(f"{V1}/rfps/{rfp.id}/results", headers=staff.headers).json()
+    assert results["items"][0]["interview_total"] == 85.0  # 60% of 3/4 plus 40% of 4/4
+    final = api.client.post(f"{V1}/rfps/{rfp.id}/finalize", headers=staff.headers)
+    assert final.status_code == 200, final.text
+    assert final.json()["items"][0]["weighted_total"] == 94.0  # 60% of 100 + 40% of 85

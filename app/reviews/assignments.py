@@ -45,6 +45,16 @@ def active_assignments(
     return list(session.exec(query.order_by(col(Assignment.created_at), col(Assignment.id))))
 
 
+def staff_interviewers(session: Session, rfp: Rfp) -> list[User]:
+    """The issuing district's staff who may sit on its interview panel."""
+    if rfp_service.content_of(rfp).stages.interview is None:
+        return []
+    users = session.exec(
+        select(User).where(User.agency_id == rfp.agency_id, col(User.is_active).is_(True))
+    )
+    return [u for u in users if policies.may_interview(u, rfp)]
+
+
 def finalists(session: Session, rfp: Rfp) -> list[Proposal]:
     return [p for p in reviewable_proposals(session, rfp) if p.finalist]
 
@@ -185,7 +195,8 @@ def add_assignment(
             ["body", "proposal_id"], "Only a finalist is interviewed: mark the finalists first."
         )
     reviewer = session.get(User, reviewer_id)
-    if reviewer is None or not policies.is_panel_member(session, reviewer, rfp.id):
+    interviewer = stage == Stage.interview and policies.may_interview(reviewer, rfp)
+    if reviewer is None or not (interviewer or policies.is_panel_member(session, reviewer, rfp.id)):
         raise Unprocessable.at(["body", "reviewer_id"], "That reviewer is not on this RFP's panel.")
     if policies.is_conflicted(session, reviewer.id, rfp.id, proposal.organization_id):
         raise Conflict(
@@ -282,7 +293,7 @@ def reopen_assignment(*, session: Session, actor: User, assignment_id: str) -> A
 
 
 def my_assignments(*, session: Session, actor: User) -> list[Assignment]:
-    if not policies.may_review_at_all(actor):
+    if not policies.may_score(actor):
         raise Forbidden("Only reviewers have assignments.")
     rows = session.exec(
         select(Assignment)
@@ -315,7 +326,7 @@ def _visible_to_reviewer(session: Session, user: User, assignment: Assignment) -
 def own_assignment(
     session: Session, actor: User, assignment_id: str, lock: bool = False
 ) -> tuple[Assignment, Rfp, Proposal]:
-    if not policies.may_review_at_all(actor):
+    if not policies.may_score(actor):
         raise Forbidden("Only the assigned reviewer opens and scores an assignment.")
     query = select(Assignment).where(Assignment.id == assignment_id)
     if lock:
@@ -328,7 +339,9 @@ def own_assignment(
         or not _visible_to_reviewer(session, actor, assignment)
     ):
         raise NotFound("Assignment")
-    if not policies.has_attested(session, actor, assignment.rfp_id):
+    if policies.needs_attestation(actor) and not policies.has_attested(
+        session, actor, assignment.rfp_id
+    ):
         raise Conflict(
             "Attest to having no conflict of interest and to keeping proposals confidential "
             "before opening an assignment.",
@@ -344,8 +357,8 @@ def own_assignment(
     return assignment, rfp, proposal
 
 
-def assignment_rfp_id(*, session: Session, actor: User, assignment_id: str) -> str:
-    """The RFP of the reviewer's own assignment, before attestation too (to send them there)."""
+def assignment_of(*, session: Session, actor: User, assignment_id: str) -> Assignment:
+    """The caller's own assignment, before attestation too (to send them there)."""
     assignment = session.get(Assignment, assignment_id)
     if (
         assignment is None
@@ -354,4 +367,9 @@ def assignment_rfp_id(*, session: Session, actor: User, assignment_id: str) -> s
         or not _visible_to_reviewer(session, actor, assignment)
     ):
         raise NotFound("Assignment")
-    return assignment.rfp_id
+    return assignment
+
+
+def assignment_rfp_id(*, session: Session, actor: User, assignment_id: str) -> str:
+    """The RFP of the caller's own assignment, before attestation too."""
+    return assignment_of(session=session, actor=actor, assignment_id=assignment_id).rfp_id

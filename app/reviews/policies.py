@@ -7,9 +7,10 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.accounts.models import Role, User
-from app.accounts.policies import is_reviewer, is_staff, membership_counts
+from app.accounts.policies import is_reviewer, is_staff, is_staff_of, membership_counts
 from app.proposals.models import Proposal
 from app.reviews.models import Assignment, Attestation, ConflictEvent, PanelMember
+from app.rfps.models import Rfp, Selection
 
 # Who stands behind a conflict declaration: the reviewer, or the agency's staff.
 REVIEWER_SIDE = "reviewer"
@@ -18,6 +19,22 @@ STAFF_SIDE = "staff"
 
 def may_review_at_all(user: User | None) -> bool:
     """Only reviewers attest, declare their own conflicts and score."""
+    return is_reviewer(user)
+
+
+def may_score(user: User | None) -> bool:
+    """Reviewers score their assignments; agency staff score the interviews they sit on
+    (which: `may_interview`)."""
+    return is_reviewer(user) or is_staff(user)
+
+
+def may_interview(user: User | None, rfp: Rfp) -> bool:
+    """A district's staff sit on the interview panel of the district's own direct-award RFP
+    (they read every proposal after the close already, so no reviewer attestation)."""
+    return is_staff_of(user, rfp.agency_id) and rfp.selection == Selection.direct_award
+
+
+def needs_attestation(user: User) -> bool:
     return is_reviewer(user)
 
 

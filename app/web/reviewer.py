@@ -176,7 +176,7 @@ def _scoring_page(
     extra: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Response:
-    allowed(review_policies.may_review_at_all(user))
+    allowed(review_policies.may_score(user))
     try:
         detail = score_service.assignment_detail(
             session=session, actor=user, assignment_id=assignment_id
@@ -230,13 +230,13 @@ def _scores_of(form: Any, criteria: list[Criterion]) -> dict[str, Any]:
 def save_scores(
     request: Request, session: SessionDep, user: SignedIn, assignment_id: str, form: FormDep
 ) -> Response:
-    allowed(review_policies.may_review_at_all(user))
-    rfp_id = assignment_service.assignment_rfp_id(
+    allowed(review_policies.may_score(user))
+    assignment = assignment_service.assignment_of(
         session=session, actor=user, assignment_id=assignment_id
     )
-    rfp = rfp_service.get_visible(session=session, user=user, rfp_id=rfp_id)
+    rfp = rfp_service.get_visible(session=session, user=user, rfp_id=assignment.rfp_id)
     submit = form.get("action") == "submit"
-    body = _scores_of(form, rfp_service.content_of(rfp).criteria)
+    body = _scores_of(form, review_stage.criteria_of(rfp, assignment.stage))
     try:
         data = validated(ScoresWrite, body)
         score_service.save_scores(

@@ -271,6 +271,8 @@ def dashboard(request: Request, session: SessionDep, user: WebUser) -> Response:
         context["rfps"] = [r for r in rfps if r.agency_id == user.agency_id]
         agency = accounts_service.get_agency(session=session, user=user, agency_id=user.agency_id)
         context["district"] = agency.kind == AgencyKind.district
+        # The finalist interviews they sit on, for a district's direct-award RFP.
+        context["interviews"] = assignment_service.my_assignment_list(session=session, actor=user)
     elif review_policies.may_review_at_all(user):
         context["assignments"] = assignment_service.my_assignment_list(session=session, actor=user)
         context["panels"] = panel_service.my_panels(session=session, actor=user)

@@ -59,6 +59,8 @@ def _panel_tab(
         session=session, actor=user, rfp_id=rfp.id
     )
     names = {seat.reviewer.id: seat.reviewer.name for seat in panel}
+    for member in assignment_service.staff_interviewers(session, rfp):
+        names[member.id] = f"{member.name} (district staff, interviews only)"
     organizations = dict(board.values())
     return rfp_tab(
         request,
