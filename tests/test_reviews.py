@@ -509,7 +509,8 @@ def test_scores_are_checked_on_save_and_on_submit(api: Api) -> None:
     assert view["status"] == "submitted"
     assert {s["criterion_key"]: s["value"] for s in view["scores"]} == values
     assert_problem(save(api, member, aid, values, fixed), 409)
-    assert_problem(save(api, staff, aid, values), 403)
+    # Staff score only the interviews they sit on: a reviewer's assignment is not theirs.
+    assert_problem(save(api, staff, aid, values), 404)
     assert_problem(save(api, partner, aid, values), 403)
 
 
@@ -938,7 +939,10 @@ def test_review_endpoints_refuse_other_roles_and_other_agencies(api: Api) -> Non
         ("POST", f"/assignments/{aid}/submit", None),
     ]
     cases = [(partner, staff_only, 403), (member, staff_only, 403), (outsider, staff_only, 404)]
-    cases += [(staff, reviewer_only, 403), (partner, reviewer_only, 403)]
+    cases += [(partner, reviewer_only, 403)]
+    # Staff may score the interviews they sit on and list their own (none here), so a
+    # reviewer's assignment is 404 to them; they never attest as a reviewer.
+    cases += [(staff, reviewer_only[1:2], 403), (staff, reviewer_only[2:], 404)]
     for actor, endpoints, status in cases:
         for method, path, body in endpoints:
             response = api.client.request(method, V1 + path, json=body, headers=actor.headers)
