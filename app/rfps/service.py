@@ -5,11 +5,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_
+from sqlalchemy import bindparam, func
 from sqlalchemy.orm import load_only
 from sqlmodel import Session, col, select
 
-from app.accounts.models import Agency, AgencyKind, Organization, User
+from app.accounts.models import Agency, Organization, User
 from app.audit import service as audit
 from app.core import documents
 from app.core.caching import VersionBodies, none_match
@@ -18,9 +18,8 @@ from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.etags import check_if_match, etag
 from app.core.pagination import PageParams, paginate
 from app.core.storage import get_storage
-from app.matching.models import Match, MatchingRun, MatchStatus
 from app.notifications import notices
-from app.rfps import policies
+from app.rfps import offers, policies
 from app.rfps.models import Addendum, Question, Rfp, RfpStatus, Selection
 from app.rfps.schemas import (
     AddendumCreate,
@@ -238,9 +237,9 @@ def create_rfp(*, session: Session, actor: User, data: RfpCreate) -> Rfp:
     overrides = data.model_dump(include=set(CONTENT_FIELDS), exclude_none=True)
     agency = session.get(Agency, actor.agency_id)
     assert agency is not None  # staff belong to an agency
-    overrides.setdefault("selection", selection_for(agency))
+    overrides.setdefault("selection", offers.selection_for(agency))
     content = RfpContent.model_validate({**content.model_dump(), **overrides})
-    check_offer(session, agency, content)
+    offers.check_offer(session, agency, content)
     rfp = Rfp(
         agency_id=actor.agency_id,
         template_key=data.template_key,
@@ -272,7 +271,7 @@ def update_rfp(
     content = RfpContent.model_validate(merged)  # re-checks unique keys across the whole RFP
     agency = session.get(Agency, rfp.agency_id)
     assert agency is not None
-    check_offer(session, agency, content)
+    offers.check_offer(session, agency, content)
     for name in CONTENT_FIELDS:
         setattr(rfp, name, content.model_dump()[name])
     if changes.get("title"):
@@ -284,74 +283,6 @@ def update_rfp(
     _record(session, actor, rfp, "rfp.updated", fields=sorted(changes))
     session.commit()
     return rfp
-
-
-def selection_for(agency: Agency) -> Selection:
-    """How an agency's RFPs select: a state builds the preferred-provider list its districts
-    match from; a district awards its own clusters (a district-run list would put its
-    winners on the state's list, where any district could match them)."""
-    return (
-        Selection.direct_award if agency.kind == AgencyKind.district else Selection.preferred_list
-    )
-
-
-def check_offer(session: Session, agency: Agency, content: RfpContent) -> None:
-    """The selection suits the agency and every cluster offered is one of its own."""
-    if content.selection != selection_for(agency):
-        message = (
-            "A district's RFP awards its own clusters directly (direct_award)."
-            if agency.kind == AgencyKind.district
-            else "A state's RFP builds the preferred-provider list (preferred_list); districts "
-            "award their own clusters."
-        )
-        raise Unprocessable.at(["body", "selection"], message)
-    if content.cluster_ids:
-        school_service.clusters_to_offer(session, agency, content.cluster_ids)
-
-
-def _check_clusters_free(session: Session, rfp: Rfp) -> None:
-    """A cluster is offered in at most one published, unfinalized RFP, and not once it has
-    a Lead Partner or an award waiting for a decision. The clusters' rows are locked first,
-    so two publications naming one cluster follow each other."""
-    agency = session.get(Agency, rfp.agency_id)
-    assert agency is not None
-    clusters = school_service.clusters_to_offer(session, agency, rfp.cluster_ids, lock=True)
-    names = {c.id: c.name for c in clusters}
-    others = session.exec(
-        select(Rfp).where(
-            Rfp.agency_id == rfp.agency_id,
-            Rfp.selection == Selection.direct_award,
-            col(Rfp.status).in_([RfpStatus.published, RfpStatus.closed]),
-            Rfp.id != rfp.id,
-        )
-    )
-    for other in others:
-        shared = [names[c] for c in rfp.cluster_ids if c in other.cluster_ids]
-        if shared:
-            raise Conflict(
-                f"Already offered in the open RFP '{other.title}': {', '.join(shared)}.",
-                slug="cluster-offered",
-            )
-    taken = session.exec(
-        select(Match.cluster_id)
-        .join(MatchingRun, col(MatchingRun.id) == col(Match.run_id))
-        .where(
-            col(Match.cluster_id).in_(rfp.cluster_ids),
-            or_(
-                col(Match.status) == MatchStatus.accepted,
-                and_(
-                    col(Match.status) == MatchStatus.proposed, col(MatchingRun.rfp_id).is_not(None)
-                ),
-            ),
-        )
-    ).all()
-    if taken:
-        raise Conflict(
-            "Already matched or awarded (waiting for a decision): "
-            + ", ".join(sorted({names[c] for c in taken}))
-            + ".",
-            slug="cluster-matched",
-        )
 
 
 # --- lifecycle -----------------------------------------------------------------------------
@@ -399,7 +330,7 @@ def publish(*, session: Session, actor: User, rfp_id: str, if_match: str | None 
             f"The RFP cannot be published yet: {len(problems)} problem(s) to fix.", errors=problems
         )
     if rfp.selection == Selection.direct_award:
-        _check_clusters_free(session, rfp)
+        offers.check_clusters_free(session, rfp)
     rfp.status = RfpStatus.published
     rfp.published_at = now
     _bump(rfp)
